@@ -1,0 +1,42 @@
+// The data-transport interface of the read path: how needle bytes get from a volume server (or
+// the RDMA agent beside it) into the mount. Implementations: transport/http (libcurl),
+// transport/ucx (agent client), and the fallback policy that combines them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/file_id.h"
+#include "common/result.h"
+
+namespace seaweed::transport {
+
+// Where a needle lives: its parsed id and the volume server URLs ("host:port", no scheme)
+// holding its volume, in the order to try them.
+struct NeedleLocator {
+  FileId fid;
+  std::string fid_text;            // canonical string form of fid
+  std::vector<std::string> urls;   // replicas
+};
+
+// A needle's data exactly as stored (after the volume server's own gzip, if it applied one).
+struct StoredNeedle {
+  std::string data;
+  bool gzipped = false;  // data is gzip (needle flag 0x01 / Content-Encoding: gzip)
+};
+
+class VolumeReader {
+ public:
+  virtual ~VolumeReader() = default;
+
+  // Reads clear bytes [offset, offset + dst.size()) of a needle that is not encrypted into dst.
+  // Returns the number of bytes written (short only at the needle's end).
+  virtual Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) = 0;
+
+  // Reads the needle's whole stored data (for encrypted/compressed chunks and manifests).
+  virtual Result<StoredNeedle> read_whole(const NeedleLocator& loc) = 0;
+};
+
+}  // namespace seaweed::transport
