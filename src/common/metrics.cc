@@ -1,0 +1,41 @@
+#include "common/metrics.h"
+
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace seaweed {
+
+Metrics& Metrics::global() {
+  static Metrics instance;
+  return instance;
+}
+
+Counter& Metrics::counter(const std::string& name, const std::string& help, const std::string& labels) {
+  std::lock_guard lock(mu_);
+  for (auto& e : entries_)
+    if (e.name == name && e.labels == labels) return e.counter;
+  auto& e = entries_.emplace_back();
+  e.name = name;
+  e.help = help;
+  e.labels = labels;
+  return e.counter;
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::vector<const Entry*>> by_name;
+  for (const auto& e : entries_) by_name[e.name].push_back(&e);
+  std::ostringstream out;
+  for (const auto& [name, list] : by_name) {
+    out << "# HELP " << name << " " << list.front()->help << "\n# TYPE " << name << " counter\n";
+    for (const Entry* e : list) {
+      out << name;
+      if (!e->labels.empty()) out << "{" << e->labels << "}";
+      out << " " << e->counter.value() << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace seaweed

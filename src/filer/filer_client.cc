@@ -1,0 +1,167 @@
+#include "filer/filer_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+namespace seaweed::filer {
+namespace {
+
+constexpr char kNotFound[] = "no entry is found in filer store";
+
+Error rpc_error(const grpc::Status& status, const std::string& what) {
+  int code = EIO;
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED: code = ETIMEDOUT; break;
+    case grpc::StatusCode::UNAVAILABLE: code = EHOSTUNREACH; break;
+    case grpc::StatusCode::NOT_FOUND: code = ENOENT; break;
+    case grpc::StatusCode::PERMISSION_DENIED: code = EACCES; break;
+    default: break;
+  }
+  return make_error(code, what + ": " + status.error_message());
+}
+
+}  // namespace
+
+std::string join_path(const std::string& directory, const std::string& name) {
+  if (name.empty()) return directory;
+  if (directory.empty() || directory == "/") return "/" + name;
+  return directory + "/" + name;
+}
+
+FilerClient::FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : address_(std::move(address)),
+      options_(options),
+      channel_(std::move(channel)),
+      stub_(filer_pb::SeaweedFiler::NewStub(channel_)) {}
+
+std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseconds timeout) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  ++rpc_count_;
+  return ctx;
+}
+
+Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& address, FilerClientOptions options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(1 << 30);  // entries with thousands of chunks exceed the 4 MiB default
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);  // the filer sends GOAWAY to clients pinging more often than 20 s
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  auto channel = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
+  std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
+
+  auto ctx = client->context(options.connect_timeout);
+  filer_pb::GetFilerConfigurationRequest request;
+  grpc::Status status = client->stub_->GetFilerConfiguration(ctx.get(), request, &client->configuration_);
+  if (!status.ok())
+    return rpc_error(status, "filer " + address.http() + " (gRPC " + address.grpc() + ") is not reachable");
+  return client;
+}
+
+Result<std::optional<filer_pb::Entry>> FilerClient::lookup(const std::string& directory, const std::string& name) {
+  auto ctx = context(options_.call_timeout);
+  filer_pb::LookupDirectoryEntryRequest request;
+  request.set_directory(directory);
+  request.set_name(name);
+  filer_pb::LookupDirectoryEntryResponse response;
+  grpc::Status status = stub_->LookupDirectoryEntry(ctx.get(), request, &response);
+  if (!status.ok()) {
+    if (status.error_message().find(kNotFound) != std::string::npos ||
+        status.error_code() == grpc::StatusCode::NOT_FOUND)
+      return std::optional<filer_pb::Entry>();
+    return rpc_error(status, "LookupDirectoryEntry " + join_path(directory, name));
+  }
+  if (!response.has_entry()) return std::optional<filer_pb::Entry>();
+  return std::optional<filer_pb::Entry>(std::move(*response.mutable_entry()));
+}
+
+Status FilerClient::list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry) {
+  std::string start_from;
+  for (;;) {
+    auto ctx = context(options_.call_timeout);
+    filer_pb::ListEntriesRequest request;
+    request.set_directory(directory);
+    request.set_startfromfilename(start_from);
+    request.set_inclusivestartfrom(false);
+    request.set_limit(options_.list_page_size);
+    auto reader = stub_->ListEntries(ctx.get(), request);
+    filer_pb::ListEntriesResponse response;
+    uint32_t received = 0;
+    bool stopped = false;
+    while (reader->Read(&response)) {
+      ++received;
+      start_from = response.entry().name();
+      if (!on_entry(std::move(*response.mutable_entry()))) {
+        stopped = true;
+        ctx->TryCancel();
+        break;
+      }
+    }
+    grpc::Status status = reader->Finish();
+    if (stopped) return {};
+    if (!status.ok()) return rpc_error(status, "ListEntries " + directory);
+    if (received < options_.list_page_size) return {};
+  }
+}
+
+Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes(
+    const std::vector<uint32_t>& volume_ids) {
+  std::map<uint32_t, std::vector<std::string>> out;
+  auto ctx = context(options_.call_timeout);
+  filer_pb::LookupVolumeRequest request;
+  for (uint32_t vid : volume_ids) request.add_volume_ids(std::to_string(vid));
+  filer_pb::LookupVolumeResponse response;
+  grpc::Status status = stub_->LookupVolume(ctx.get(), request, &response);
+  if (!status.ok()) {
+    // One unknown id fails the whole request (fact sheet §1.4): retry ids one by one.
+    if (volume_ids.size() > 1) {
+      for (uint32_t vid : volume_ids) {
+        auto one = lookup_volumes({vid});
+        if (one.ok()) out.merge(one.value());
+      }
+      return out;
+    }
+    if (status.error_message().find("not found") != std::string::npos) return out;
+    return rpc_error(status, "LookupVolume " + std::to_string(volume_ids.empty() ? 0 : volume_ids[0]));
+  }
+  for (const auto& [vid_text, locations] : response.locations_map()) {
+    uint32_t vid = static_cast<uint32_t>(std::strtoul(vid_text.c_str(), nullptr, 10));
+    auto& urls = out[vid];
+    for (const auto& loc : locations.locations()) urls.push_back(loc.url());
+  }
+  return out;
+}
+
+Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
+  auto ctx = context(options_.call_timeout);
+  filer_pb::StatisticsRequest request;
+  filer_pb::StatisticsResponse response;
+  grpc::Status status = stub_->Statistics(ctx.get(), request, &response);
+  if (!status.ok()) return rpc_error(status, "Statistics");
+  return response;
+}
+
+Result<std::string> FilerClient::kv_get(const std::string& key) {
+  auto ctx = context(options_.call_timeout);
+  filer_pb::KvGetRequest request;
+  request.set_key(key);
+  filer_pb::KvGetResponse response;
+  grpc::Status status = stub_->KvGet(ctx.get(), request, &response);
+  if (!status.ok()) return rpc_error(status, "KvGet " + key);
+  if (!response.error().empty()) return make_error(EIO, "KvGet " + key + ": " + response.error());
+  return response.value();
+}
+
+Status FilerClient::kv_put(const std::string& key, const std::string& value) {
+  auto ctx = context(options_.call_timeout);
+  filer_pb::KvPutRequest request;
+  request.set_key(key);
+  request.set_value(value);
+  filer_pb::KvPutResponse response;
+  grpc::Status status = stub_->KvPut(ctx.get(), request, &response);
+  if (!status.ok()) return rpc_error(status, "KvPut " + key);
+  if (!response.error().empty()) return make_error(EIO, "KvPut " + key + ": " + response.error());
+  return {};
+}
+
+}  // namespace seaweed::filer

@@ -1,0 +1,65 @@
+// FilerClient: the filer's gRPC service (filer_pb.SeaweedFiler) as the mount and agent use it.
+// Every call has a deadline; errors come back as Result with the RPC and path as context.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "filer.grpc.pb.h"
+#include "filer/filer_address.h"
+
+namespace seaweed::filer {
+
+struct FilerClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds call_timeout{15000};
+  uint32_t list_page_size = 1024;  // explicit ListEntries limit; never rely on the server default
+};
+
+class FilerClient {
+ public:
+  // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout.
+  static Result<std::unique_ptr<FilerClient>> connect(const FilerAddress& address, FilerClientOptions options = {});
+
+  [[nodiscard]] const FilerAddress& address() const { return address_; }
+  [[nodiscard]] const filer_pb::GetFilerConfigurationResponse& configuration() const { return configuration_; }
+
+  // nullopt when the entry does not exist.
+  Result<std::optional<filer_pb::Entry>> lookup(const std::string& directory, const std::string& name);
+
+  // Calls on_entry for every entry of directory in filer order, paging with an explicit limit.
+  // on_entry returns false to stop early.
+  Status list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry);
+
+  // Volume id -> volume server URLs ("host:port"). Unknown ids are absent from the map.
+  Result<std::map<uint32_t, std::vector<std::string>>> lookup_volumes(const std::vector<uint32_t>& volume_ids);
+
+  Result<filer_pb::StatisticsResponse> statistics();
+  Result<std::string> kv_get(const std::string& key);  // empty when missing
+  Status kv_put(const std::string& key, const std::string& value);  // empty value deletes
+
+  [[nodiscard]] uint64_t rpc_count() const { return rpc_count_.load(); }
+
+ private:
+  FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout) const;
+
+  FilerAddress address_;
+  FilerClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub_;
+  filer_pb::GetFilerConfigurationResponse configuration_;
+  mutable std::atomic<uint64_t> rpc_count_{0};
+};
+
+// Joins a directory and a name the way the filer spells full paths ("/" root, no double slash).
+std::string join_path(const std::string& directory, const std::string& name);
+
+}  // namespace seaweed::filer

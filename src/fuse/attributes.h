@@ -1,0 +1,17 @@
+// Filer entry -> struct stat (fact sheet §1.2 FileMode, §2.1 size rule).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+
+#include "filer.pb.h"
+
+namespace seaweed::fuse {
+
+struct stat entry_to_stat(const filer_pb::Entry& entry, uint64_t ino);
+
+// Size by the file-size rule: max(attributes.file_size, chunk ends, inline content).
+uint64_t entry_size(const filer_pb::Entry& entry);
+
+}  // namespace seaweed::fuse

@@ -1,0 +1,287 @@
+#include "fuse/filesystem.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <cstring>
+
+#include "fuse/attributes.h"
+#include "reader/file_reader.h"
+
+namespace seaweed::fuse {
+namespace {
+
+constexpr size_t kMaxNameLength = 255;
+constexpr char kXattrPrefix[] = "xattr-";  // how SeaweedFS keeps xattrs in Entry.extended
+
+// What identifies a file's content: a changed version drops the kernel's cached pages.
+std::string content_version(const filer_pb::Entry& e) {
+  const auto& a = e.attributes();
+  std::string v = std::to_string(a.mtime()) + "." + std::to_string(a.mtime_ns()) + "/" +
+                  std::to_string(a.file_size()) + "/" + std::to_string(e.chunks_size()) + "/" +
+                  std::to_string(e.content().size());
+  if (e.chunks_size() > 0) {
+    v += "/" + e.chunks(0).file_id() + "/" + e.chunks(e.chunks_size() - 1).file_id() + "/" +
+         std::to_string(e.chunks(e.chunks_size() - 1).modified_ts_ns());
+  }
+  return v;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  if (path.empty() || path == "/") return {"/", ""};
+  const auto slash = path.rfind('/');
+  if (slash == 0) return {"/", path.substr(1)};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+FileSystem::FileSystem(MountOptions options, filer::FilerClient& filer, transport::VolumeReader& transport)
+    : options_(std::move(options)),
+      filer_(filer),
+      inodes_(options_.filer_path),
+      locations_([&filer](const std::vector<uint32_t>& vids) { return filer.lookup_volumes(vids); },
+                 std::chrono::seconds(600)),
+      chunk_cache_(static_cast<size_t>(std::max<int64_t>(0, options_.cache_capacity_mb)) << 20),
+      fetcher_(transport, locations_, chunk_cache_) {}
+
+Result<std::string> FileSystem::path_of(fuse_ino_t ino) const {
+  auto p = inodes_.path(ino);
+  if (!p) return make_error(ESTALE, "unknown inode " + std::to_string(ino));
+  return *p;
+}
+
+void FileSystem::remember(uint64_t ino, const filer_pb::Entry& e) {
+  std::lock_guard lock(entries_mu_);
+  entries_[ino] = CachedEntry{e, std::chrono::steady_clock::now()};
+}
+
+Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& path, bool fresh) {
+  if (!fresh) {
+    std::lock_guard lock(entries_mu_);
+    auto it = entries_.find(ino);
+    if (it != entries_.end() &&
+        std::chrono::steady_clock::now() - it->second.fetched < std::chrono::seconds(options_.cache_meta_ttl_sec))
+      return it->second.entry;
+  }
+  const auto [dir, name] = split_path(path);
+  auto found = filer_.lookup(dir, name);
+  if (!found.ok()) return found.error();
+  if (!found->has_value()) return make_error(ENOENT, path + " no longer exists");
+  filer_pb::Entry e = std::move(**found);
+  if (path == "/") e.set_is_directory(true);
+  remember(ino, e);
+  return e;
+}
+
+Status FileSystem::check_root() {
+  auto e = entry(InodeTable::kRoot, options_.filer_path, true);
+  if (!e.ok()) return e.error().context("filer path " + options_.filer_path);
+  if (!e->is_directory()) return make_error(ENOTDIR, "filer path " + options_.filer_path + " is not a directory");
+  return {};
+}
+
+fuse_entry_param FileSystem::entry_param(uint64_t ino, const filer_pb::Entry& e) const {
+  fuse_entry_param p{};
+  p.ino = ino;
+  p.generation = 1;
+  p.attr = entry_to_stat(e, ino);
+  p.attr_timeout = attr_timeout();
+  p.entry_timeout = attr_timeout();
+  return p;
+}
+
+Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string& name) {
+  if (name.size() > kMaxNameLength) return make_error(ENAMETOOLONG, "name longer than 255 bytes");
+  auto dir = path_of(parent);
+  if (!dir.ok()) return dir.error();
+  auto found = filer_.lookup(*dir, name);
+  if (!found.ok()) return found.error();
+  if (!found->has_value()) {
+    fuse_entry_param negative{};  // ino 0: the kernel caches the miss for entry_timeout
+    negative.entry_timeout = attr_timeout();
+    return negative;
+  }
+  const uint64_t ino = inodes_.acquire(filer::join_path(*dir, name));
+  remember(ino, **found);
+  return entry_param(ino, **found);
+}
+
+Result<struct stat> FileSystem::getattr(fuse_ino_t ino) {
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto e = entry(ino, *path, false);
+  if (!e.ok()) return e.error();
+  return entry_to_stat(*e, ino);
+}
+
+Result<std::string> FileSystem::readlink(fuse_ino_t ino) {
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto e = entry(ino, *path, false);
+  if (!e.ok()) return e.error();
+  if (e->attributes().symlink_target().empty()) return make_error(EINVAL, *path + " is not a symlink");
+  return e->attributes().symlink_target();
+}
+
+Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return make_error(EROFS, "read-only mount");
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto e = entry(ino, *path, false);
+  if (!e.ok()) return e.error();
+  if (e->is_directory()) return make_error(EISDIR, *path + " is a directory");
+
+  auto file = std::make_shared<OpenFile>();
+  file->path = *path;
+  const std::string version = content_version(*e);
+  keep_cache = false;
+  if (!e->content().empty()) {
+    file->is_inline = true;
+    file->content = e->content();
+  } else {
+    std::shared_ptr<const chunks::FileLayout> layout;
+    {
+      std::lock_guard lock(layouts_mu_);
+      auto it = layouts_.find(ino);
+      if (it != layouts_.end() && it->second.version == version) {
+        layout = it->second.layout;
+        keep_cache = true;  // same content as a previous open: the kernel's pages are still right
+      }
+    }
+    if (!layout) {
+      auto built = reader::build_layout(*e, fetcher_);
+      if (!built.ok()) return built.error().context(*path);
+      layout = std::move(built.value());
+      std::lock_guard lock(layouts_mu_);
+      layouts_[ino] = CachedLayout{version, layout};
+    }
+    file->layout = std::move(layout);
+  }
+  const uint64_t fh = next_handle_++;
+  std::lock_guard lock(handles_mu_);
+  files_[fh] = std::move(file);
+  return fh;
+}
+
+Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> dst) {
+  std::shared_ptr<OpenFile> file;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return make_error(EBADF, "unknown file handle " + std::to_string(fh));
+    file = it->second;
+  }
+  if (file->is_inline) {
+    if (offset >= file->content.size()) return size_t{0};
+    const size_t n = std::min<size_t>(dst.size(), file->content.size() - offset);
+    std::memcpy(dst.data(), file->content.data() + offset, n);
+    return n;
+  }
+  auto n = reader::read_file(*file->layout, fetcher_, offset, dst);
+  if (!n.ok()) return n.error().context(file->path + " at " + std::to_string(offset));
+  return n;
+}
+
+void FileSystem::release(uint64_t fh) {
+  std::lock_guard lock(handles_mu_);
+  files_.erase(fh);
+}
+
+Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto self = entry(ino, *path, false);
+  if (!self.ok()) return self.error();
+  if (!self->is_directory()) return make_error(ENOTDIR, *path + " is not a directory");
+
+  auto dir = std::make_shared<OpenDir>();
+  DirEntryInfo dot{".", ino, entry_to_stat(*self, ino)};
+  dir->entries.push_back(dot);
+  const uint64_t parent_ino = ino == InodeTable::kRoot ? ino : inodes_.peek(split_path(*path).first);
+  DirEntryInfo dotdot{"..", parent_ino, {}};
+  dotdot.attr.st_ino = parent_ino;
+  dotdot.attr.st_mode = S_IFDIR | 0755;
+  dir->entries.push_back(dotdot);
+
+  auto status = filer_.list(*path, [&](filer_pb::Entry&& e) {
+    if (e.name().empty() || e.name().find('/') != std::string::npos) {
+      spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", *path, e.name());
+      return true;
+    }
+    const uint64_t child = inodes_.peek(filer::join_path(*path, e.name()));
+    DirEntryInfo info{e.name(), child, entry_to_stat(e, child)};
+    remember(child, e);
+    dir->entries.push_back(std::move(info));
+    return true;
+  });
+  if (!status.ok()) return status.error();
+  const uint64_t fh = next_handle_++;
+  std::lock_guard lock(handles_mu_);
+  dirs_[fh] = std::move(dir);
+  return fh;
+}
+
+std::shared_ptr<OpenDir> FileSystem::dir(uint64_t fh) {
+  std::lock_guard lock(handles_mu_);
+  auto it = dirs_.find(fh);
+  return it == dirs_.end() ? nullptr : it->second;
+}
+
+void FileSystem::releasedir(uint64_t fh) {
+  std::lock_guard lock(handles_mu_);
+  dirs_.erase(fh);
+}
+
+void FileSystem::count_lookup(uint64_t ino) {
+  auto p = inodes_.path(ino);
+  if (p) inodes_.acquire(*p);
+}
+
+Result<std::string> FileSystem::getxattr(fuse_ino_t ino, const std::string& name) {
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto e = entry(ino, *path, false);
+  if (!e.ok()) return e.error();
+  auto it = e->extended().find(kXattrPrefix + name);
+  if (it == e->extended().end()) return make_error(ENODATA, "no xattr " + name);
+  return it->second;
+}
+
+Result<std::string> FileSystem::listxattr(fuse_ino_t ino) {
+  auto path = path_of(ino);
+  if (!path.ok()) return path.error();
+  auto e = entry(ino, *path, false);
+  if (!e.ok()) return e.error();
+  std::string names;
+  const std::string prefix = kXattrPrefix;
+  for (const auto& [key, value] : e->extended()) {
+    if (key.rfind(prefix, 0) != 0 || key.size() == prefix.size()) continue;
+    names += key.substr(prefix.size());
+    names.push_back('\0');
+  }
+  return names;
+}
+
+Result<struct statvfs> FileSystem::statfs() {
+  struct statvfs st {};
+  constexpr uint64_t kBlock = 4096;
+  st.f_bsize = kBlock;
+  st.f_frsize = kBlock;
+  st.f_namemax = kMaxNameLength;
+  auto stats = filer_.statistics();
+  uint64_t total = 0, used = 0, files = 0;
+  if (stats.ok()) {
+    total = stats->total_size();
+    used = stats->used_size();
+    files = stats->file_count();
+  }
+  if (total == 0) total = uint64_t{1} << 50;  // unknown capacity: report 1 PiB like other network file systems
+  st.f_blocks = total / kBlock;
+  st.f_bfree = st.f_bavail = (total > used ? total - used : 0) / kBlock;
+  st.f_files = files + (uint64_t{1} << 20);
+  st.f_ffree = st.f_favail = uint64_t{1} << 20;
+  return st;
+}
+
+}  // namespace seaweed::fuse

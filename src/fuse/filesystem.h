@@ -1,0 +1,112 @@
+// The file system behind the FUSE ops: metadata from the filer (entries cached briefly by
+// inode), open files holding immutable layout snapshots, directory handles holding listings.
+// Methods return Result; lowlevel_ops.cc turns them into FUSE replies in one place.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chunks/file_layout.h"
+#include "common/result.h"
+#include "filer/filer_client.h"
+#include "filer/volume_locations.h"
+#include "fuse/inode_table.h"
+#include "fuse/mount_options.h"
+#include "reader/chunk_cache.h"
+#include "reader/chunk_fetcher.h"
+#include "transport/volume_reader.h"
+
+namespace seaweed::fuse {
+
+struct OpenFile {
+  std::string path;
+  std::shared_ptr<const chunks::FileLayout> layout;  // null for inline content
+  std::string content;                               // inline file bytes (entry.content)
+  bool is_inline = false;
+};
+
+struct DirEntryInfo {
+  std::string name;
+  uint64_t ino = 0;
+  struct stat attr {};
+};
+
+struct OpenDir {
+  std::vector<DirEntryInfo> entries;  // "." and ".." first, then the filer's order
+};
+
+class FileSystem {
+ public:
+  FileSystem(MountOptions options, filer::FilerClient& filer, transport::VolumeReader& transport);
+
+  [[nodiscard]] const MountOptions& options() const { return options_; }
+  [[nodiscard]] double attr_timeout() const { return static_cast<double>(options_.cache_meta_ttl_sec); }
+
+  Result<fuse_entry_param> lookup(fuse_ino_t parent, const std::string& name);
+  void forget(fuse_ino_t ino, uint64_t count) { inodes_.forget(ino, count); }
+  Result<struct stat> getattr(fuse_ino_t ino);
+  Result<std::string> readlink(fuse_ino_t ino);
+
+  // Returns the handle id; keep_cache tells whether the kernel may keep cached pages.
+  Result<uint64_t> open(fuse_ino_t ino, int flags, bool& keep_cache);
+  Result<size_t> read(uint64_t fh, uint64_t offset, std::span<char> dst);
+  void release(uint64_t fh);
+
+  Result<uint64_t> opendir(fuse_ino_t ino);
+  std::shared_ptr<OpenDir> dir(uint64_t fh);
+  void releasedir(uint64_t fh);
+  // readdirplus hands out references: count them only for entries the kernel received.
+  void count_lookup(uint64_t ino);
+
+  Result<std::string> getxattr(fuse_ino_t ino, const std::string& name);
+  Result<std::string> listxattr(fuse_ino_t ino);  // NUL-separated names
+  Result<struct statvfs> statfs();
+
+  // Checks the mount root exists and is a directory (called before mounting).
+  Status check_root();
+
+ private:
+  struct CachedEntry {
+    filer_pb::Entry entry;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  struct CachedLayout {
+    std::string version;
+    std::shared_ptr<const chunks::FileLayout> layout;
+  };
+
+  Result<std::string> path_of(fuse_ino_t ino) const;
+  Result<filer_pb::Entry> entry(fuse_ino_t ino, const std::string& path, bool fresh);
+  void remember(uint64_t ino, const filer_pb::Entry& entry);
+  fuse_entry_param entry_param(uint64_t ino, const filer_pb::Entry& entry) const;
+
+  MountOptions options_;
+  filer::FilerClient& filer_;
+  InodeTable inodes_;
+  filer::VolumeLocations locations_;
+  reader::ChunkCache chunk_cache_;
+  reader::ChunkFetcher fetcher_;
+
+  std::mutex entries_mu_;
+  std::unordered_map<uint64_t, CachedEntry> entries_;
+  std::mutex layouts_mu_;
+  std::unordered_map<uint64_t, CachedLayout> layouts_;
+
+  std::mutex handles_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<OpenFile>> files_;
+  std::unordered_map<uint64_t, std::shared_ptr<OpenDir>> dirs_;
+  std::atomic<uint64_t> next_handle_{1};
+};
+
+// "/a/b" -> {"/a", "b"}; "/" -> {"/", ""}.
+std::pair<std::string, std::string> split_path(const std::string& path);
+
+}  // namespace seaweed::fuse

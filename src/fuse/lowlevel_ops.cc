@@ -1,0 +1,239 @@
+// C callbacks: each one unpacks the request, calls FileSystem, and replies. Errors are logged
+// and turned into errno here and nowhere else; no exception crosses into libfuse.
+#include "fuse/lowlevel_ops.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/xattr.h>
+
+#include <cstring>
+
+namespace seaweed::fuse {
+namespace {
+
+FileSystem& fs(fuse_req_t req) { return *static_cast<FileSystem*>(fuse_req_userdata(req)); }
+
+void reply_error(fuse_req_t req, const char* op, const Error& error) {
+  // Misses and read-only refusals are normal traffic; everything else is worth a line.
+  if (error.code == ENOENT || error.code == ENODATA || error.code == EROFS || error.code == ERANGE)
+    spdlog::debug("{}: {} ({})", op, error.message, std::strerror(error.code));
+  else
+    spdlog::warn("{}: {} ({})", op, error.message, std::strerror(error.code));
+  fuse_reply_err(req, error.code);
+}
+
+// Runs body; anything thrown becomes EIO with the op's name (bad_alloc, protobuf, ...).
+template <class Body>
+void guarded(fuse_req_t req, const char* op, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    reply_error(req, op, make_error(EIO, std::string("internal error: ") + e.what()));
+  } catch (...) {
+    reply_error(req, op, make_error(EIO, "internal error"));
+  }
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  // Several reads in flight per file, larger requests, and readdirplus for `ls -l`.
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_WRITEBACK_CACHE);
+  conn->max_readahead = conn->max_readahead ? std::max<unsigned>(conn->max_readahead, 1u << 20) : (1u << 20);
+  conn->max_background = 64;
+  spdlog::debug("FUSE init: proto {}.{}, max_write {}, max_readahead {}", conn->proto_major, conn->proto_minor,
+                conn->max_write, conn->max_readahead);
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, "lookup", [&] {
+    auto r = fs(req).lookup(parent, name);
+    if (!r.ok()) return reply_error(req, "lookup", r.error());
+    fuse_reply_entry(req, &*r);
+  });
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  fs(req).forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) fs(req).forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  guarded(req, "getattr", [&] {
+    auto r = fs(req).getattr(ino);
+    if (!r.ok()) return reply_error(req, "getattr", r.error());
+    fuse_reply_attr(req, &*r, fs(req).attr_timeout());
+  });
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, "readlink", [&] {
+    auto r = fs(req).readlink(ino);
+    if (!r.ok()) return reply_error(req, "readlink", r.error());
+    fuse_reply_readlink(req, r->c_str());
+  });
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "open", [&] {
+    bool keep_cache = false;
+    auto r = fs(req).open(ino, fi->flags, keep_cache);
+    if (!r.ok()) return reply_error(req, "open", r.error());
+    fi->fh = *r;
+    fi->keep_cache = keep_cache ? 1 : 0;
+    if (fuse_reply_open(req, fi) != 0) fs(req).release(*r);  // interrupted: the kernel won't release it
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  guarded(req, "read", [&] {
+    thread_local std::vector<char> buffer;  // one per FUSE worker, reused for every read
+    if (buffer.size() < size) buffer.resize(size);
+    auto r = fs(req).read(fi->fh, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
+    if (!r.ok()) return reply_error(req, "read", r.error());
+    fuse_reply_buf(req, buffer.data(), *r);
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  fs(req).release(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "opendir", [&] {
+    auto r = fs(req).opendir(ino);
+    if (!r.ok()) return reply_error(req, "opendir", r.error());
+    fi->fh = *r;
+    if (fuse_reply_open(req, fi) != 0) fs(req).releasedir(*r);
+  });
+}
+
+void readdir_common(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  const char* op = plus ? "readdirplus" : "readdir";
+  guarded(req, op, [&] {
+    auto dir = fs(req).dir(fi->fh);
+    if (!dir) return reply_error(req, op, make_error(EBADF, "unknown directory handle"));
+    std::vector<char> buf(size);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+      const auto& e = dir->entries[i];
+      const off_t next = static_cast<off_t>(i + 1);
+      size_t len;
+      if (plus) {
+        fuse_entry_param p{};
+        const bool dots = e.name == "." || e.name == "..";
+        if (!dots) {
+          p.ino = e.ino;
+          p.generation = 1;
+          p.attr = e.attr;
+          p.attr_timeout = p.entry_timeout = fs(req).attr_timeout();
+        } else {
+          p.attr.st_ino = e.ino;
+          p.attr.st_mode = e.attr.st_mode;
+        }
+        len = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p, next);
+        if (len > size - used) break;
+        if (!dots) fs(req).count_lookup(e.ino);  // the kernel now holds a reference
+      } else {
+        len = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &e.attr, next);
+        if (len > size - used) break;
+      }
+      used += len;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  readdir_common(req, size, off, fi, false);
+}
+void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  readdir_common(req, size, off, fi, true);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  fs(req).releasedir(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  guarded(req, "statfs", [&] {
+    auto r = fs(req).statfs();
+    if (!r.ok()) return reply_error(req, "statfs", r.error());
+    fuse_reply_statfs(req, &*r);
+  });
+}
+
+void reply_xattr(fuse_req_t req, const char* op, const Result<std::string>& r, size_t size) {
+  if (!r.ok()) return reply_error(req, op, r.error());
+  if (size == 0) return static_cast<void>(fuse_reply_xattr(req, r->size()));
+  if (r->size() > size) return reply_error(req, op, make_error(ERANGE, "buffer too small"));
+  fuse_reply_buf(req, r->data(), r->size());
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  guarded(req, "getxattr", [&] { reply_xattr(req, "getxattr", fs(req).getxattr(ino, name), size); });
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  guarded(req, "listxattr", [&] { reply_xattr(req, "listxattr", fs(req).listxattr(ino), size); });
+}
+
+// Every operation that would change something: the mount is read-only.
+void erofs(fuse_req_t req) { fuse_reply_err(req, EROFS); }
+void op_setattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { erofs(req); }
+void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { erofs(req); }
+void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { erofs(req); }
+void op_unlink(fuse_req_t req, fuse_ino_t, const char*) { erofs(req); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { erofs(req); }
+void op_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) { erofs(req); }
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { erofs(req); }
+void op_write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { erofs(req); }
+void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { erofs(req); }
+void op_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { erofs(req); }
+void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { erofs(req); }
+void op_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { erofs(req); }
+
+}  // namespace
+
+fuse_lowlevel_ops make_lowlevel_ops() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.readlink = op_readlink;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.release = op_release;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
+  ops.releasedir = op_releasedir;
+  ops.statfs = op_statfs;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.setattr = op_setattr;
+  ops.mknod = op_mknod;
+  ops.mkdir = op_mkdir;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_unlink;
+  ops.symlink = op_symlink;
+  ops.rename = op_rename;
+  ops.link = op_link;
+  ops.write = op_write;
+  ops.create = op_create;
+  ops.setxattr = op_setxattr;
+  ops.removexattr = op_removexattr;
+  ops.fallocate = op_fallocate;
+  return ops;
+}
+
+}  // namespace seaweed::fuse

@@ -1,0 +1,23 @@
+// Everything the mount's flags configure, in one plain struct (filled by tools/mount_main.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace seaweed::fuse {
+
+struct MountOptions {
+  std::string filer = "localhost:8888";
+  std::string filer_path = "/";
+  std::string mountpoint;
+  bool read_only = true;  // the only mode for now: every write op answers EROFS
+  bool allow_others = false;
+  int64_t cache_capacity_mb = 128;     // decoded-chunk cache shared by all open files
+  int64_t cache_meta_ttl_sec = 1;      // kernel attribute/entry timeout and our entry cache age
+  int64_t read_ahead_kb = 1024;        // bdi readahead: 1 MiB READs for buffered readers
+  int64_t http_timeout_ms = 30000;
+  std::string jwt_read_key;            // empty: volume servers need no read JWT
+  bool debug_fuse = false;
+};
+
+}  // namespace seaweed::fuse

@@ -1,0 +1,105 @@
+#include "fuse/session.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "fuse/lowlevel_ops.h"
+
+namespace seaweed::fuse {
+namespace {
+
+struct SessionDeleter {
+  void operator()(fuse_session* se) const { fuse_session_destroy(se); }
+};
+struct LoopConfigDeleter {
+  void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
+};
+
+bool is_mountpoint(const std::string& path) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    // fields: id parent major:minor root mountpoint ...
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
+    if (pos == std::string::npos) continue;
+    const size_t end = line.find(' ', pos + 1);
+    if (line.substr(pos + 1, end - pos - 1) == path) return true;
+  }
+  return false;
+}
+
+// Buffered readers get 1 MiB READs only when the bdi readahead allows it (limits.md §2b).
+void raise_readahead(const std::string& mountpoint, int64_t kb) {
+  struct stat st {};
+  if (kb <= 0 || ::stat(mountpoint.c_str(), &st) != 0) return;
+  const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  std::ofstream out(path);
+  out << kb;
+  if (!out) spdlog::debug("could not set {} (needs root); kernel default readahead stays", path);
+}
+
+}  // namespace
+
+Status check_mountpoint(const std::string& mountpoint) {
+  if (mountpoint.empty()) return make_error(EINVAL, "no mountpoint given");
+  if (mountpoint.front() != '/') return make_error(EINVAL, "mountpoint must be an absolute path: " + mountpoint);
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOTCONN)
+      return make_error(err, "mountpoint " + mountpoint + " is a stale FUSE mount; run: fusermount3 -u " + mountpoint);
+    return make_error(err, "mountpoint " + mountpoint + ": " + std::strerror(err));
+  }
+  if (!S_ISDIR(st.st_mode)) return make_error(ENOTDIR, "mountpoint " + mountpoint + " is not a directory");
+  if (is_mountpoint(mountpoint))
+    return make_error(EBUSY, "mountpoint " + mountpoint + " is busy: something is already mounted there");
+  return {};
+}
+
+Status run_session(FileSystem& fs, const MountOptions& options) {
+  std::string fuse_opts = "fsname=seaweedfs:" + options.filer + ":" + options.filer_path +
+                          ",subtype=seaweedfs,default_permissions";
+  if (options.read_only) fuse_opts += ",ro";
+  if (options.allow_others) fuse_opts += ",allow_other";
+  std::vector<std::string> words = {"seaweed-rdma-mount", "-o", fuse_opts};
+  if (options.debug_fuse) words.emplace_back("-d");
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  const fuse_lowlevel_ops ops = make_lowlevel_ops();
+  std::unique_ptr<fuse_session, SessionDeleter> se(fuse_session_new(&args, &ops, sizeof(ops), &fs));
+  if (!se) return make_error(EINVAL, "could not create the FUSE session (bad options: " + fuse_opts + ")");
+  if (fuse_set_signal_handlers(se.get()) != 0) return make_error(EIO, "could not install signal handlers");
+  if (fuse_session_mount(se.get(), options.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se.get());
+    return make_error(EIO, "mounting on " + options.mountpoint + " failed (is /dev/fuse usable and fusermount3 installed?)");
+  }
+  spdlog::info("mounted {}{} on {}", options.filer, options.filer_path, options.mountpoint);
+
+  // Needs the loop running (stat goes through FUSE), so it runs beside it.
+  // Detached: if the loop ends first, the process exit ends it too instead of a join blocking on a stat
+  // that nobody will answer.
+  std::thread([mp = options.mountpoint, kb = options.read_ahead_kb] { raise_readahead(mp, kb); }).detach();
+
+  std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
+  fuse_loop_cfg_set_max_threads(cfg.get(), 16);
+  fuse_loop_cfg_set_idle_threads(cfg.get(), 4);
+  const int rc = fuse_session_loop_mt(se.get(), cfg.get());
+  fuse_session_unmount(se.get());
+  fuse_remove_signal_handlers(se.get());
+  spdlog::info("unmounted {}", options.mountpoint);
+  if (rc < 0) return make_error(-rc, "FUSE loop failed");
+  return {};
+}
+
+}  // namespace seaweed::fuse

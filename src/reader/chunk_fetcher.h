@@ -1,0 +1,40 @@
+// Gets the bytes of one chunk view: locates the needle's volume, asks the transport for a byte
+// range (plain chunks) or the whole needle (compressed, encrypted), decodes and slices.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "chunks/chunk.h"
+#include "common/result.h"
+#include "filer/volume_locations.h"
+#include "reader/chunk_cache.h"
+#include "transport/volume_reader.h"
+
+namespace seaweed::reader {
+
+class ChunkFetcher {
+ public:
+  ChunkFetcher(transport::VolumeReader& transport, filer::VolumeLocations& locations, ChunkCache& cache)
+      : transport_(transport), locations_(locations), cache_(cache) {}
+
+  // Fills dst (dst.size() == view.length) with the view's bytes. Holes are zero-filled.
+  Status read_view(const chunks::ChunkView& view, std::span<char> dst);
+
+  // The chunk's whole clear bytes: fetched whole, decrypted, gunzipped; cached.
+  Result<ChunkCache::Bytes> whole_chunk(const std::string& file_id, const std::string& cipher_key, bool is_compressed);
+
+ private:
+  Result<transport::NeedleLocator> locate(const std::string& file_id);
+
+  // Runs op against the needle's locations; if every location fails, asks the filer for fresh
+  // locations once and tries again (volumes move, servers restart).
+  template <class T, class Op>
+  Result<T> with_locations(const std::string& file_id, Op&& op);
+
+  transport::VolumeReader& transport_;
+  filer::VolumeLocations& locations_;
+  ChunkCache& cache_;
+};
+
+}  // namespace seaweed::reader

@@ -1,0 +1,62 @@
+// The fallback policy of the read path: for each request, the RDMA agent beside the needle's
+// volume server is tried first; any error, timeout, miss or disconnect sends the same request
+// over HTTP, and a failing agent is skipped for a backoff period (doubling up to a ceiling) so
+// reads don't pay its timeout again and again. With fallback disabled the agent's error is final.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/metrics.h"
+#include "transport/volume_reader.h"
+
+namespace seaweed::transport {
+
+struct FallbackOptions {
+  bool fallback = true;
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+class FallbackVolumeReader : public VolumeReader {
+ public:
+  // agent_for(volume_server_url) returns the agent reader serving that volume server, or null.
+  using AgentLookup = std::function<std::shared_ptr<VolumeReader>(const std::string& volume_server_url)>;
+
+  FallbackVolumeReader(VolumeReader& http, AgentLookup agent_for, FallbackOptions options);
+
+  Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) override;
+  Result<StoredNeedle> read_whole(const NeedleLocator& loc) override;
+
+ private:
+  struct Health {
+    std::chrono::steady_clock::time_point down_until{};
+    std::chrono::milliseconds backoff{0};
+  };
+  // The agent to try for this needle (first replica with a healthy agent), with its server URL.
+  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server);
+  void mark_down(const std::string& server, const Error& why);
+  void mark_up(const std::string& server);
+
+  template <class T, class AgentCall, class HttpCall>
+  Result<T> run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call, uint64_t (*bytes)(const T&));
+
+  VolumeReader& http_;
+  AgentLookup agent_for_;
+  FallbackOptions options_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Health> health_;
+
+  Counter& rdma_bytes_;
+  Counter& http_bytes_;
+  Counter& fallback_error_;
+  Counter& fallback_miss_;
+  Counter& fallback_timeout_;
+  Counter& fallback_down_;
+};
+
+}  // namespace seaweed::transport
