@@ -1,6 +1,9 @@
-// Decoding of stored chunk bytes: gzip and AES-256-GCM (fact sheet §2.5, §2.6).
+// Decoding of stored chunk bytes: gzip and AES-256-GCM (fact sheet §2.5, §2.6), and the CRC-32C
+// SeaweedFS keeps per needle (§5.4).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -8,20 +11,28 @@
 
 namespace seaweed::codec {
 
+// Output cap of gunzip(data): far above any chunk size, low enough to stop a decompression bomb.
+inline constexpr size_t kDefaultGunzipLimit = size_t{1} << 30;
+
 // True when data starts with the gzip magic 1f 8b.
 bool is_gzip(std::string_view data);
 
 // Inflates a gzip stream (all members). EIO with context on corrupt input.
 Result<std::string> gunzip(std::string_view data);
+// Same, failing with EIO once the output would exceed max_output bytes.
+Result<std::string> gunzip(std::string_view data, size_t max_output);
 
 // Opens nonce(12) || ciphertext || tag(16) with a 32-byte key. EIO on a bad tag or size.
+// EINVAL when the key is not 32 bytes.
 Result<std::string> aes256gcm_open(std::string_view key, std::string_view sealed);
 
 // Test helpers (also used by tools that write fixtures): the inverse operations.
 Result<std::string> gzip(std::string_view data);
+// Seals with a random nonce; returns nonce(12) || ciphertext || tag(16).
 Result<std::string> aes256gcm_seal(std::string_view key, std::string_view clear);
 
-// CRC-32C (Castagnoli) as SeaweedFS stores it for needle data.
+// CRC-32C (Castagnoli) as SeaweedFS stores it for needle data. Chains like Go's crc32.Update:
+// crc32c(b, crc32c(a)) == crc32c(a + b).
 uint32_t crc32c(std::string_view data, uint32_t crc = 0);
 
 }  // namespace seaweed::codec

@@ -1,0 +1,50 @@
+#include "transport/agent_map.h"
+
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+namespace seaweed::transport {
+
+AgentMap::AgentMap(std::map<std::string, std::string> explicit_agents, KvGet kv_get, Connect connect,
+                   std::chrono::seconds refresh)
+    : explicit_(std::move(explicit_agents)), kv_get_(std::move(kv_get)), connect_(std::move(connect)), refresh_(refresh) {}
+
+Result<std::map<std::string, std::string>> AgentMap::parse(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size() || item.find(':', eq) == std::string::npos)
+      return make_error(EINVAL, "bad -rdma.agents entry \"" + item + "\": want VOLUMESERVER=AGENTHOST:PORT");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::shared_ptr<VolumeReader> AgentMap::reader_for_locked(const std::string& agent) {
+  auto& reader = readers_[agent];
+  if (!reader) reader = connect_(agent);
+  return reader;
+}
+
+std::shared_ptr<VolumeReader> AgentMap::agent_for(const std::string& volume_server) {
+  std::lock_guard lock(mu_);
+  if (auto it = explicit_.find(volume_server); it != explicit_.end()) return reader_for_locked(it->second);
+  if (!explicit_.empty() || !kv_get_) return nullptr;  // an explicit map means: only these
+  const auto now = std::chrono::steady_clock::now();
+  auto& known = discovered_[volume_server];
+  if (known.checked.time_since_epoch().count() == 0 || now - known.checked > refresh_) {
+    known.checked = now;
+    auto value = kv_get_(kAgentKeyPrefix + volume_server);
+    std::string agent = value.ok() ? value.value() : known.agent;  // keep the last answer if the filer hiccups
+    if (agent != known.agent)
+      spdlog::info("volume server {}: agent {}", volume_server, agent.empty() ? "none" : agent);
+    known.agent = agent;
+  }
+  return known.agent.empty() ? nullptr : reader_for_locked(known.agent);
+}
+
+}  // namespace seaweed::transport

@@ -1,0 +1,57 @@
+#include "fuse/attributes.h"
+
+#include <gtest/gtest.h>
+
+namespace seaweed::fuse {
+namespace {
+
+TEST(Attributes, RegularFileSizeIsMaxOfAttributeAndChunks) {
+  filer_pb::Entry e;
+  e.mutable_attributes()->set_file_mode(0660);
+  e.mutable_attributes()->set_file_size(10);
+  auto* c = e.add_chunks();
+  c->set_offset(100);
+  c->set_size(50);
+  auto st = entry_to_stat(e, 7);
+  EXPECT_EQ(st.st_ino, 7u);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_size, 150);
+  e.mutable_attributes()->set_file_size(1000);
+  EXPECT_EQ(entry_to_stat(e, 7).st_size, 1000);
+}
+
+TEST(Attributes, DirectoriesAndSymlinks) {
+  filer_pb::Entry dir;
+  dir.set_is_directory(true);
+  dir.mutable_attributes()->set_file_mode((1u << 31) | 0750);
+  auto st = entry_to_stat(dir, 2);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+
+  filer_pb::Entry link;
+  link.mutable_attributes()->set_file_mode((1u << 27) | 0777);
+  link.mutable_attributes()->set_symlink_target("target/file");
+  st = entry_to_stat(link, 3);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(st.st_size, 11);
+}
+
+TEST(Attributes, InlineContentCountsForSize) {
+  filer_pb::Entry e;
+  e.set_content("hello");
+  EXPECT_EQ(entry_size(e), 5u);
+}
+
+TEST(Attributes, TimesWithNanoseconds) {
+  filer_pb::Entry e;
+  e.mutable_attributes()->set_mtime(1700000000);
+  e.mutable_attributes()->set_mtime_ns(123);
+  auto st = entry_to_stat(e, 9);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+  EXPECT_EQ(st.st_ctim.tv_sec, 1700000000);
+}
+
+}  // namespace
+}  // namespace seaweed::fuse

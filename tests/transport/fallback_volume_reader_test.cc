@@ -1,0 +1,126 @@
+#include "transport/fallback_volume_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "transport/agent_map.h"
+
+namespace seaweed::transport {
+namespace {
+
+// A scripted VolumeReader: answers with bytes of `fill` or with a fixed error.
+class FakeReader : public VolumeReader {
+ public:
+  explicit FakeReader(char fill) : fill_(fill) {}
+  Result<size_t> read_range(const NeedleLocator&, uint64_t, std::span<char> dst) override {
+    ++calls;
+    if (error) return *error;
+    std::memset(dst.data(), fill_, dst.size());
+    return dst.size();
+  }
+  Result<StoredNeedle> read_whole(const NeedleLocator&) override {
+    ++calls;
+    if (error) return *error;
+    return StoredNeedle{std::string(8, fill_), false};
+  }
+  int calls = 0;
+  std::optional<Error> error;
+
+ private:
+  char fill_;
+};
+
+NeedleLocator loc() { return NeedleLocator{FileId{3, 1, 2}, "3,0100000002", {"vs1:8080", "vs2:8080"}}; }
+
+struct Fixture : ::testing::Test {
+  FakeReader http{'h'};
+  std::shared_ptr<FakeReader> agent = std::make_shared<FakeReader>('r');
+  FallbackVolumeReader::AgentLookup lookup = [this](const std::string& url) -> std::shared_ptr<VolumeReader> {
+    return url == "vs1:8080" ? agent : nullptr;
+  };
+};
+
+TEST_F(Fixture, AgentServesWhenHealthy) {
+  FallbackVolumeReader r(http, lookup, {});
+  char buf[4];
+  auto n = r.read_range(loc(), 0, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(buf[0], 'r');
+  EXPECT_EQ(http.calls, 0);
+}
+
+TEST_F(Fixture, AnyAgentErrorFallsBackToHttpAndBacksOff) {
+  FallbackVolumeReader r(http, lookup, {true, std::chrono::milliseconds(60000), std::chrono::milliseconds(60000)});
+  agent->error = make_error(ECONNRESET, "peer gone");
+  char buf[4];
+  auto n = r.read_range(loc(), 0, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(buf[0], 'h');
+  EXPECT_EQ(agent->calls, 1);
+  // Backing off: the next read does not wait for the agent again.
+  ASSERT_TRUE(r.read_whole(loc()).ok());
+  EXPECT_EQ(agent->calls, 1);
+  EXPECT_EQ(http.calls, 2);
+}
+
+TEST_F(Fixture, MissFallsBackWithoutMarkingDown) {
+  FallbackVolumeReader r(http, lookup, {});
+  agent->error = make_error(ENOENT, "needle not here");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(agent->calls, 2);  // still tried: a miss says nothing about health
+  EXPECT_EQ(http.calls, 2);
+}
+
+TEST_F(Fixture, NoFallbackSurfacesTheAgentError) {
+  FallbackVolumeReader r(http, lookup, {false});
+  agent->error = make_error(ETIMEDOUT, "slow");
+  char buf[4];
+  auto n = r.read_range(loc(), 0, buf);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, ETIMEDOUT);
+  EXPECT_EQ(http.calls, 0);
+}
+
+TEST_F(Fixture, NoAgentMeansHttp) {
+  FallbackVolumeReader r(http, [](const std::string&) { return nullptr; }, {});
+  ASSERT_TRUE(r.read_whole(loc()).ok());
+  EXPECT_EQ(http.calls, 1);
+}
+
+TEST(AgentMap, ParseAndExplicitEntriesWin) {
+  auto parsed = AgentMap::parse("vs1:8080=127.0.0.1:9000,vs2:8080=127.0.0.1:9001");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->at("vs2:8080"), "127.0.0.1:9001");
+  EXPECT_FALSE(AgentMap::parse("nonsense").ok());
+  EXPECT_FALSE(AgentMap::parse("vs=noport").ok());
+  int connects = 0, kv_calls = 0;
+  AgentMap map(
+      *parsed, [&](const std::string&) -> Result<std::string> { ++kv_calls; return std::string("x:1"); },
+      [&](const std::string&) -> std::shared_ptr<VolumeReader> { ++connects; return std::make_shared<FakeReader>('a'); });
+  EXPECT_TRUE(map.agent_for("vs1:8080"));
+  EXPECT_TRUE(map.agent_for("vs1:8080"));
+  EXPECT_FALSE(map.agent_for("vs3:8080"));
+  EXPECT_EQ(connects, 1);  // one reader per agent, reused
+  EXPECT_EQ(kv_calls, 0);  // an explicit map means no discovery
+}
+
+TEST(AgentMap, DiscoveryThroughKvIsCached) {
+  int kv_calls = 0;
+  AgentMap map(
+      {}, [&](const std::string& key) -> Result<std::string> {
+        ++kv_calls;
+        return key == std::string(kAgentKeyPrefix) + "vs1:8080" ? std::string("127.0.0.1:9000") : std::string();
+      },
+      [](const std::string&) -> std::shared_ptr<VolumeReader> { return std::make_shared<FakeReader>('a'); },
+      std::chrono::seconds(3600));
+  EXPECT_TRUE(map.agent_for("vs1:8080"));
+  EXPECT_FALSE(map.agent_for("vs2:8080"));
+  EXPECT_TRUE(map.agent_for("vs1:8080"));
+  EXPECT_EQ(kv_calls, 2);
+}
+
+}  // namespace
+}  // namespace seaweed::transport
