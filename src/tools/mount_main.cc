@@ -10,7 +10,10 @@
 #include "filer/filer_client.h"
 #include "fuse/filesystem.h"
 #include "fuse/session.h"
+#include "transport/agent_map.h"
+#include "transport/fallback_volume_reader.h"
 #include "transport/http/http_volume_reader.h"
+#include "web/http_server.h"
 
 #ifndef SEAWEED_VERSION
 #define SEAWEED_VERSION "0.1.0"
@@ -19,6 +22,13 @@
 namespace {
 
 constexpr char kSynopsis[] = "-filer=HOST:PORT[.GRPCPORT] [-filer.path=/] [flags] [-dir=]MOUNTPOINT";
+
+// The UCX client of one agent. Connects lazily; until it exists every read goes over HTTP.
+std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(const std::string& address, int64_t timeout_ms,
+                                                                int64_t max_in_flight) {
+  spdlog::warn("agent {} configured, but this build has no UCX client yet: reading over HTTP", address);
+  return nullptr;
+}
 
 int fail(const seaweed::Error& e) {
   spdlog::error("{}", e.message);
@@ -31,6 +41,9 @@ int main(int argc, char** argv) {
   seaweed::fuse::MountOptions opt;
   std::string dir, log_level = "info", verbosity;
   bool version = false, read_only = true;
+  bool rdma_enabled = true, rdma_fallback = true;
+  std::string rdma_agents, rdma_sidecar;
+  int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer, "filer address HOST:PORT (gRPC at PORT+10000) or HOST:PORT.GRPCPORT");
   flags.add_string("filer.path", &opt.filer_path, "filer directory to mount");
@@ -43,6 +56,14 @@ int main(int argc, char** argv) {
   flags.add_int("volumeTimeoutMs", &opt.http_timeout_ms, "timeout of one volume server request");
   flags.add_string("jwt.signing.read.key", &opt.jwt_read_key, "HMAC key for volume server read JWTs, if required");
   flags.add_bool("debug.fuse", &opt.debug_fuse, "log every FUSE request (libfuse -d)");
+  flags.add_bool("rdma.enabled", &rdma_enabled, "read through RDMA agents where one serves the volume server");
+  flags.add_string("rdma.agents", &rdma_agents,
+                   "VOLSERVER=AGENTHOST:PORT,... (default: agents registered in the filer's KV store)");
+  flags.add_bool("rdma.fallback", &rdma_fallback, "on any agent failure read the same bytes over HTTP");
+  flags.add_int("rdma.maxConcurrent", &rdma_max_concurrent, "requests in flight per agent connection");
+  flags.add_int("rdma.timeoutMs", &rdma_timeout_ms, "timeout of one agent request");
+  flags.add_string("rdma.sidecar", &rdma_sidecar, "accepted for compatibility with weed mount; agents are found via -rdma.agents or the filer");
+  flags.add_int("metricsPort", &metrics_port, "serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: off)");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "verbosity 0-4 like weed's -v (overrides -logLevel)");
   flags.add_bool("version", &version, "print the version and exit");
@@ -97,7 +118,33 @@ int main(int argc, char** argv) {
   http_options.jwt_read_key = opt.jwt_read_key;
   seaweed::transport::HttpVolumeReader http(http_options);
 
-  seaweed::fuse::FileSystem fs(opt, **filer, http);
+  auto explicit_agents = seaweed::transport::AgentMap::parse(rdma_agents);
+  if (!explicit_agents.ok()) {
+    std::cerr << "seaweed-rdma-mount: " << explicit_agents.error().message << "\n";
+    return 2;
+  }
+  seaweed::filer::FilerClient& filer_client = **filer;
+  seaweed::transport::AgentMap agents(
+      std::move(explicit_agents.value()),
+      [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
+      [&](const std::string& address) { return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent); });
+  seaweed::transport::FallbackOptions fallback_options;
+  fallback_options.fallback = rdma_fallback;
+  seaweed::transport::FallbackVolumeReader transport(
+      http,
+      [&](const std::string& volume_server) {
+        return rdma_enabled ? agents.agent_for(volume_server) : nullptr;
+      },
+      fallback_options);
+
+  std::unique_ptr<seaweed::web::HttpServer> metrics;
+  if (metrics_port > 0) {
+    auto started = seaweed::web::start_metrics_server("127.0.0.1", static_cast<int>(metrics_port));
+    if (!started.ok()) return fail(started.error());
+    metrics = std::move(started.value());
+  }
+
+  seaweed::fuse::FileSystem fs(opt, filer_client, transport);
   if (auto s = fs.check_root(); !s) return fail(s.error());
   if (auto s = seaweed::fuse::run_session(fs, opt); !s) return fail(s.error());
   return 0;
