@@ -5,7 +5,9 @@
 namespace seaweed::fuse {
 
 uint64_t entry_size(const filer_pb::Entry& entry) {
-  uint64_t size = std::max<uint64_t>(entry.attributes().file_size(), entry.content().size());
+  // Inline content does not count: the filer itself serves min(content, file_size) bytes, and
+  // reading "exactly as the filer serves it" is the rule (saveInside entries keep file_size 0).
+  uint64_t size = entry.attributes().file_size();
   for (const auto& c : entry.chunks()) {
     if (c.offset() >= 0) size = std::max<uint64_t>(size, static_cast<uint64_t>(c.offset()) + c.size());
   }

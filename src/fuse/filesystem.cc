@@ -12,6 +12,9 @@ namespace seaweed::fuse {
 namespace {
 
 constexpr size_t kMaxNameLength = 255;
+// With the metadata stream running, events keep cached entries current; this bounds the damage
+// of an event that never arrives.
+constexpr auto kSubscribedEntryTtl = std::chrono::seconds(60);
 constexpr char kXattrPrefix[] = "xattr-";  // how SeaweedFS keeps xattrs in Entry.extended
 
 // What identifies a file's content: a changed version drops the kernel's cached pages.
@@ -60,18 +63,30 @@ Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& pat
   if (!fresh) {
     std::lock_guard lock(entries_mu_);
     auto it = entries_.find(ino);
-    if (it != entries_.end() &&
-        std::chrono::steady_clock::now() - it->second.fetched < std::chrono::seconds(options_.cache_meta_ttl_sec))
+    if (it != entries_.end() && std::chrono::steady_clock::now() - it->second.fetched < entry_ttl())
       return it->second.entry;
   }
   const auto [dir, name] = split_path(path);
   auto found = filer_.lookup(dir, name);
-  if (!found.ok()) return found.error();
+  if (!found.ok()) {
+    if (auto stale = stale_entry(ino, found.error())) return *stale;
+    return found.error();
+  }
   if (!found->has_value()) return make_error(ENOENT, path + " no longer exists");
   filer_pb::Entry e = std::move(**found);
   if (path == "/") e.set_is_directory(true);
   remember(ino, e);
   return e;
+}
+
+std::optional<filer_pb::Entry> FileSystem::stale_entry(uint64_t ino, const Error& why) {
+  // Only when the filer is unreachable: a filer restart should not break reads of known files.
+  if (why.code != EHOSTUNREACH && why.code != ETIMEDOUT) return std::nullopt;
+  std::lock_guard lock(entries_mu_);
+  auto it = entries_.find(ino);
+  if (it == entries_.end()) return std::nullopt;
+  spdlog::debug("filer unreachable ({}); using the cached entry of inode {}", why.message, ino);
+  return it->second.entry;
 }
 
 Status FileSystem::check_root() {
@@ -95,13 +110,26 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
   if (name.size() > kMaxNameLength) return make_error(ENAMETOOLONG, "name longer than 255 bytes");
   auto dir = path_of(parent);
   if (!dir.ok()) return dir.error();
-  auto found = filer_.lookup(*dir, name);
-  if (!found.ok()) return found.error();
-  if (!found->has_value()) {
-    fuse_entry_param negative{};  // ino 0: the kernel caches the miss for entry_timeout
-    negative.entry_timeout = attr_timeout();
-    return negative;
+  const std::string child = filer::join_path(*dir, name);
+  fuse_entry_param negative{};  // ino 0: the kernel caches the miss for entry_timeout
+  negative.entry_timeout = attr_timeout();
+  // Answer from the caches when they are fresh: `ls -l` of a big directory must not cost one
+  // RPC per entry once readdirplus has brought the entries in.
+  if (auto hit = cached(child)) {
+    inodes_.acquire(child);
+    return entry_param(hit->first, hit->second);
   }
+  if (known_absent(*dir, name)) return negative;
+  auto found = filer_.lookup(*dir, name);
+  if (!found.ok()) {
+    auto ino = inodes_.find(child);
+    if (auto stale = ino ? stale_entry(*ino, found.error()) : std::nullopt) {
+      inodes_.acquire(child);
+      return entry_param(*ino, *stale);
+    }
+    return found.error();
+  }
+  if (!found->has_value()) return negative;
   const uint64_t ino = inodes_.acquire(filer::join_path(*dir, name));
   remember(ino, **found);
   return entry_param(ino, **found);
@@ -138,7 +166,7 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
   keep_cache = false;
   if (!e->content().empty()) {
     file->is_inline = true;
-    file->content = e->content();
+    file->content = e->content().substr(0, entry_size(*e));
   } else {
     std::shared_ptr<const chunks::FileLayout> layout;
     {
@@ -179,7 +207,9 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> ds
     return n;
   }
   auto n = reader::read_file(*file->layout, fetcher_, offset, dst);
-  if (!n.ok()) return n.error().context(file->path + " at " + std::to_string(offset));
+  // Whatever failed underneath (no location, timeouts, bad data), the application sees EIO for
+  // this read only; the cause stays in the message.
+  if (!n.ok()) return Error{EIO, file->path + " at " + std::to_string(offset) + ": " + n.error().message};
   return n;
 }
 
@@ -204,6 +234,8 @@ Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
   dotdot.attr.st_mode = S_IFDIR | 0755;
   dir->entries.push_back(dotdot);
 
+  Listing listing;
+  listing.listed = std::chrono::steady_clock::now();
   auto status = filer_.list(*path, [&](filer_pb::Entry&& e) {
     if (e.name().empty() || e.name().find('/') != std::string::npos) {
       spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", *path, e.name());
@@ -212,10 +244,15 @@ Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
     const uint64_t child = inodes_.peek(filer::join_path(*path, e.name()));
     DirEntryInfo info{e.name(), child, entry_to_stat(e, child)};
     remember(child, e);
+    listing.names.insert(e.name());
     dir->entries.push_back(std::move(info));
     return true;
   });
   if (!status.ok()) return status.error();
+  {
+    std::lock_guard lock(entries_mu_);
+    listings_[*path] = std::move(listing);
+  }
   const uint64_t fh = next_handle_++;
   std::lock_guard lock(handles_mu_);
   dirs_[fh] = std::move(dir);
@@ -236,6 +273,108 @@ void FileSystem::releasedir(uint64_t fh) {
 void FileSystem::count_lookup(uint64_t ino) {
   auto p = inodes_.path(ino);
   if (p) inodes_.acquire(*p);
+}
+
+std::chrono::steady_clock::duration FileSystem::entry_ttl() const {
+  if (subscribed_.load()) return kSubscribedEntryTtl;
+  return std::chrono::seconds(options_.cache_meta_ttl_sec);
+}
+
+std::optional<std::pair<uint64_t, filer_pb::Entry>> FileSystem::cached(const std::string& path) {
+  auto ino = inodes_.find(path);
+  if (!ino) return std::nullopt;
+  std::lock_guard lock(entries_mu_);
+  auto it = entries_.find(*ino);
+  if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.fetched >= entry_ttl()) return std::nullopt;
+  return std::make_pair(*ino, it->second.entry);
+}
+
+bool FileSystem::known_absent(const std::string& dir, const std::string& name) {
+  std::lock_guard lock(entries_mu_);
+  auto it = listings_.find(dir);
+  if (it == listings_.end()) return false;
+  if (std::chrono::steady_clock::now() - it->second.listed >= entry_ttl()) {
+    listings_.erase(it);
+    return false;
+  }
+  return it->second.names.count(name) == 0;
+}
+
+void FileSystem::notify_inode(uint64_t ino, bool data_changed) {
+  std::shared_lock lock(session_mu_);
+  if (!session_) return;
+  // off < 0: attributes only; off 0, len 0: attributes and every cached page.
+  fuse_lowlevel_notify_inval_inode(session_, ino, data_changed ? 0 : -1, 0);
+}
+
+void FileSystem::notify_entry(const std::string& dir, const std::string& name) {
+  auto parent = inodes_.find(dir);
+  std::shared_lock lock(session_mu_);
+  if (!session_ || !parent) return;
+  fuse_lowlevel_notify_inval_entry(session_, *parent, name.c_str(), name.size());
+}
+
+void FileSystem::entry_gone(const std::string& dir, const std::string& name) {
+  const std::string path = filer::join_path(dir, name);
+  auto ino = inodes_.find(path);
+  {
+    std::lock_guard lock(entries_mu_);
+    if (ino) entries_.erase(*ino);
+    if (auto it = listings_.find(dir); it != listings_.end()) it->second.names.erase(name);
+    listings_.erase(path);
+  }
+  if (ino) {
+    std::lock_guard lock(layouts_mu_);
+    layouts_.erase(*ino);
+  }
+  if (ino) notify_inode(*ino, true);
+  notify_entry(dir, name);
+}
+
+void FileSystem::entry_changed(const std::string& dir, const filer_pb::Entry& e) {
+  const std::string path = filer::join_path(dir, e.name());
+  auto ino = inodes_.find(path);
+  bool data_changed = true;
+  if (ino) {
+    {
+      std::lock_guard lock(layouts_mu_);
+      auto it = layouts_.find(*ino);
+      data_changed = it == layouts_.end() || it->second.version != content_version(e);
+      if (data_changed && it != layouts_.end()) layouts_.erase(it);
+    }
+    remember(*ino, e);
+  }
+  {
+    std::lock_guard lock(entries_mu_);
+    if (auto it = listings_.find(dir); it != listings_.end()) it->second.names.insert(e.name());
+  }
+  if (ino) notify_inode(*ino, data_changed);
+  notify_entry(dir, e.name());  // also drops a cached negative lookup of a new name
+}
+
+void FileSystem::apply_event(const filer_pb::SubscribeMetadataResponse& event) {
+  const auto& n = event.event_notification();
+  const std::string& dir = event.directory();
+  if (!n.has_old_entry() && !n.has_new_entry()) return;  // progress marker
+  if (n.has_old_entry()) {
+    const std::string new_dir = n.new_parent_path().empty() ? dir : n.new_parent_path();
+    const bool same_place = n.has_new_entry() && new_dir == dir && n.new_entry().name() == n.old_entry().name();
+    if (!same_place) entry_gone(dir, n.old_entry().name());
+  }
+  if (n.has_new_entry()) entry_changed(n.new_parent_path().empty() ? dir : n.new_parent_path(), n.new_entry());
+}
+
+void FileSystem::drop_all_caches() {
+  {
+    std::lock_guard lock(entries_mu_);
+    entries_.clear();
+    listings_.clear();
+  }
+  {
+    std::lock_guard lock(layouts_mu_);
+    layouts_.clear();
+  }
+  for (uint64_t ino : inodes_.referenced()) notify_inode(ino, true);
 }
 
 Result<std::string> FileSystem::getxattr(fuse_ino_t ino, const std::string& name) {

@@ -10,8 +10,11 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chunks/file_layout.h"
@@ -73,6 +76,22 @@ class FileSystem {
   // Checks the mount root exists and is a directory (called before mounting).
   Status check_root();
 
+  // Coherence (metadata events from the filer's SubscribeMetadata stream).
+  // The session to send invalidations to; nullptr before the session is destroyed (waits for a
+  // notification in progress).
+  void set_session(fuse_session* se) {
+    std::unique_lock lock(session_mu_);
+    session_ = se;
+  }
+  // While the stream runs, cached entries stay valid until an event says otherwise (up to
+  // kSubscribedEntryTtl); without it they expire after -cacheMetaTtlSec.
+  void set_subscribed(bool on) { subscribed_.store(on); }
+  void apply_event(const filer_pb::SubscribeMetadataResponse& event);
+  // Forgets all cached metadata and asks the kernel to drop its caches of every inode.
+  void drop_all_caches();
+
+  [[nodiscard]] uint64_t filer_rpcs() const { return filer_.rpc_count(); }
+
  private:
   struct CachedEntry {
     filer_pb::Entry entry;
@@ -82,6 +101,24 @@ class FileSystem {
     std::string version;
     std::shared_ptr<const chunks::FileLayout> layout;
   };
+
+  struct Listing {
+    std::unordered_set<std::string> names;
+    std::chrono::steady_clock::time_point listed;
+  };
+
+  [[nodiscard]] std::chrono::steady_clock::duration entry_ttl() const;
+  // The fresh cached entry of path, if any.
+  std::optional<std::pair<uint64_t, filer_pb::Entry>> cached(const std::string& path);
+  // True when the directory was listed recently and name was not in it (and no event added it).
+  bool known_absent(const std::string& dir, const std::string& name);
+  void entry_gone(const std::string& dir, const std::string& name);
+  void entry_changed(const std::string& dir, const filer_pb::Entry& entry);
+  void notify_inode(uint64_t ino, bool data_changed);
+  void notify_entry(const std::string& dir, const std::string& name);
+
+  // The cached entry (however old) when the filer cannot be reached; nullopt otherwise.
+  std::optional<filer_pb::Entry> stale_entry(uint64_t ino, const Error& why);
 
   Result<std::string> path_of(fuse_ino_t ino) const;
   Result<filer_pb::Entry> entry(fuse_ino_t ino, const std::string& path, bool fresh);
@@ -97,6 +134,7 @@ class FileSystem {
 
   std::mutex entries_mu_;
   std::unordered_map<uint64_t, CachedEntry> entries_;
+  std::unordered_map<std::string, Listing> listings_;  // guarded by entries_mu_
   std::mutex layouts_mu_;
   std::unordered_map<uint64_t, CachedLayout> layouts_;
 
@@ -104,6 +142,9 @@ class FileSystem {
   std::unordered_map<uint64_t, std::shared_ptr<OpenFile>> files_;
   std::unordered_map<uint64_t, std::shared_ptr<OpenDir>> dirs_;
   std::atomic<uint64_t> next_handle_{1};
+  std::shared_mutex session_mu_;
+  fuse_session* session_ = nullptr;
+  std::atomic<bool> subscribed_{false};
 };
 
 // "/a/b" -> {"/a", "b"}; "/" -> {"/", ""}.

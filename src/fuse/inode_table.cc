@@ -27,6 +27,21 @@ uint64_t InodeTable::peek(const std::string& path) {
   return get_or_create_locked(path);
 }
 
+std::optional<uint64_t> InodeTable::find(const std::string& path) const {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<uint64_t> InodeTable::referenced() const {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> out;
+  for (const auto& [ino, node] : nodes_)
+    if (node.lookups > 0) out.push_back(ino);
+  return out;
+}
+
 void InodeTable::forget(uint64_t ino, uint64_t count) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(ino);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace seaweed::fuse {
 
@@ -20,6 +21,10 @@ class InodeTable {
   uint64_t acquire(const std::string& path);
   // The inode of path without taking a reference (e.g. "." and ".." in readdir).
   uint64_t peek(const std::string& path);
+  // The inode of path if it has one; never creates.
+  [[nodiscard]] std::optional<uint64_t> find(const std::string& path) const;
+  // Every inode with kernel references (for invalidating everything after a gap).
+  [[nodiscard]] std::vector<uint64_t> referenced() const;
   void forget(uint64_t ino, uint64_t count);
   [[nodiscard]] std::optional<std::string> path(uint64_t ino) const;
 

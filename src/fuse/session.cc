@@ -85,6 +85,7 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
     return make_error(EIO, "mounting on " + options.mountpoint + " failed (is /dev/fuse usable and fusermount3 installed?)");
   }
   spdlog::info("mounted {}{} on {}", options.filer, options.filer_path, options.mountpoint);
+  fs.set_session(se.get());
 
   // Needs the loop running (stat goes through FUSE), so it runs beside it.
   // Detached: if the loop ends first, the process exit ends it too instead of a join blocking on a stat
@@ -95,6 +96,7 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
   fuse_loop_cfg_set_max_threads(cfg.get(), 16);
   fuse_loop_cfg_set_idle_threads(cfg.get(), 4);
   const int rc = fuse_session_loop_mt(se.get(), cfg.get());
+  fs.set_session(nullptr);
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());
   spdlog::info("unmounted {}", options.mountpoint);

@@ -1,13 +1,16 @@
 // seaweed-rdma-mount: flag parsing and wiring only.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
+#include <random>
 #include <filesystem>
 #include <iostream>
 
 #include "common/flags.h"
 #include "common/logging.h"
 #include "filer/filer_client.h"
+#include "filer/metadata_subscriber.h"
 #include "fuse/filesystem.h"
 #include "fuse/session.h"
 #include "transport/agent_map.h"
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   bool version = false, read_only = true;
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
+  bool subscribe = true;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer, "filer address HOST:PORT (gRPC at PORT+10000) or HOST:PORT.GRPCPORT");
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
   flags.add_int("readAheadKB", &opt.read_ahead_kb, "kernel readahead for the mount (0 keeps the kernel default)");
   flags.add_int("volumeTimeoutMs", &opt.http_timeout_ms, "timeout of one volume server request");
   flags.add_string("jwt.signing.read.key", &opt.jwt_read_key, "HMAC key for volume server read JWTs, if required");
+  flags.add_bool("subscribeMetadata", &subscribe, "follow the filer's metadata events to keep caches coherent");
   flags.add_bool("debug.fuse", &opt.debug_fuse, "log every FUSE request (libfuse -d)");
   flags.add_bool("rdma.enabled", &rdma_enabled, "read through RDMA agents where one serves the volume server");
   flags.add_string("rdma.agents", &rdma_agents,
@@ -146,6 +151,22 @@ int main(int argc, char** argv) {
 
   seaweed::fuse::FileSystem fs(opt, filer_client, transport);
   if (auto s = fs.check_root(); !s) return fail(s.error());
-  if (auto s = seaweed::fuse::run_session(fs, opt); !s) return fail(s.error());
+
+  // Coherence: filer events under the mounted path update or drop cached entries and pages.
+  std::random_device random;
+  const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
+  std::string prefix = opt.filer_path == "/" ? "/" : opt.filer_path + "/";
+  seaweed::filer::MetadataSubscriber subscriber(
+      *address, prefix, signature, [&fs](const filer_pb::SubscribeMetadataResponse& e) { fs.apply_event(e); },
+      [&fs] { fs.drop_all_caches(); });
+  if (subscribe) {
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    subscriber.start(now_ns);
+    fs.set_subscribed(true);
+  }
+  auto ran = seaweed::fuse::run_session(fs, opt);
+  subscriber.stop();
+  if (!ran.ok()) return fail(ran.error());
   return 0;
 }

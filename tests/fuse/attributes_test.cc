@@ -37,9 +37,11 @@ TEST(Attributes, DirectoriesAndSymlinks) {
   EXPECT_EQ(st.st_size, 11);
 }
 
-TEST(Attributes, InlineContentCountsForSize) {
+TEST(Attributes, InlineContentSizeIsTheAttributeLikeTheFilerServesIt) {
   filer_pb::Entry e;
   e.set_content("hello");
+  EXPECT_EQ(entry_size(e), 0u);  // saveInside entries keep file_size 0; the filer serves 0 bytes
+  e.mutable_attributes()->set_file_size(5);
   EXPECT_EQ(entry_size(e), 5u);
 }
 

@@ -1,0 +1,59 @@
+// Keeps a gRPC SubscribeMetadata stream open on the mount's path prefix and hands every event to
+// the mount. Reconnects with backoff after the filer goes away and resumes from the last applied
+// ts_ns; since events in the gap may be lost (a filer restart loses its in-memory log), every
+// reconnect also asks the mount to drop its caches, so nothing stale survives a gap.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "filer.grpc.pb.h"
+#include "filer/filer_address.h"
+
+namespace seaweed::filer {
+
+class MetadataSubscriber {
+ public:
+  using OnEvent = std::function<void(const filer_pb::SubscribeMetadataResponse&)>;
+  using OnGap = std::function<void()>;
+
+  MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature, OnEvent on_event,
+                     OnGap on_gap);
+  ~MetadataSubscriber();
+  MetadataSubscriber(const MetadataSubscriber&) = delete;
+  MetadataSubscriber& operator=(const MetadataSubscriber&) = delete;
+
+  // Starts the stream thread with events newer than since_ns.
+  void start(int64_t since_ns);
+  void stop();
+
+  [[nodiscard]] int64_t last_ts_ns() const { return last_ts_ns_.load(); }
+  [[nodiscard]] uint64_t reconnects() const { return reconnects_.load(); }
+  [[nodiscard]] uint64_t events() const { return events_.load(); }
+
+ private:
+  void run();
+
+  std::string prefix_;
+  int32_t signature_;
+  OnEvent on_event_;
+  OnGap on_gap_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  grpc::ClientContext* active_ = nullptr;  // the running call, to cancel it on stop
+  std::thread thread_;
+  std::atomic<int64_t> last_ts_ns_{0};
+  std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> events_{0};
+};
+
+}  // namespace seaweed::filer
