@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/metrics.h"
+
 namespace seaweed::filer {
 namespace {
 
@@ -33,10 +35,14 @@ FilerClient::FilerClient(FilerAddress address, FilerClientOptions options, std::
       channel_(std::move(channel)),
       stub_(filer_pb::SeaweedFiler::NewStub(channel_)) {}
 
-std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseconds timeout) const {
+std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseconds timeout, const char* rpc) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
   ++rpc_count_;
+  Metrics::global()
+      .counter("seaweed_mount_filer_rpcs_total", "gRPC calls made to the filer, by method",
+               std::string("rpc=\"") + rpc + "\"")
+      .add();
   return ctx;
 }
 
@@ -50,7 +56,7 @@ Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& ad
   auto channel = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
   std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
 
-  auto ctx = client->context(options.connect_timeout);
+  auto ctx = client->context(options.connect_timeout, "GetFilerConfiguration");
   filer_pb::GetFilerConfigurationRequest request;
   grpc::Status status = client->stub_->GetFilerConfiguration(ctx.get(), request, &client->configuration_);
   if (!status.ok())
@@ -59,7 +65,7 @@ Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& ad
 }
 
 Result<std::optional<filer_pb::Entry>> FilerClient::lookup(const std::string& directory, const std::string& name) {
-  auto ctx = context(options_.call_timeout);
+  auto ctx = context(options_.call_timeout, "LookupDirectoryEntry");
   filer_pb::LookupDirectoryEntryRequest request;
   request.set_directory(directory);
   request.set_name(name);
@@ -78,7 +84,7 @@ Result<std::optional<filer_pb::Entry>> FilerClient::lookup(const std::string& di
 Status FilerClient::list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry) {
   std::string start_from;
   for (;;) {
-    auto ctx = context(options_.call_timeout);
+    auto ctx = context(options_.call_timeout, "ListEntries");
     filer_pb::ListEntriesRequest request;
     request.set_directory(directory);
     request.set_startfromfilename(start_from);
@@ -107,7 +113,7 @@ Status FilerClient::list(const std::string& directory, const std::function<bool(
 Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes(
     const std::vector<uint32_t>& volume_ids) {
   std::map<uint32_t, std::vector<std::string>> out;
-  auto ctx = context(options_.call_timeout);
+  auto ctx = context(options_.call_timeout, "LookupVolume");
   filer_pb::LookupVolumeRequest request;
   for (uint32_t vid : volume_ids) request.add_volume_ids(std::to_string(vid));
   filer_pb::LookupVolumeResponse response;
@@ -133,7 +139,7 @@ Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes
 }
 
 Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
-  auto ctx = context(options_.call_timeout);
+  auto ctx = context(options_.call_timeout, "Statistics");
   filer_pb::StatisticsRequest request;
   filer_pb::StatisticsResponse response;
   grpc::Status status = stub_->Statistics(ctx.get(), request, &response);
@@ -142,7 +148,7 @@ Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
 }
 
 Result<std::string> FilerClient::kv_get(const std::string& key) {
-  auto ctx = context(options_.call_timeout);
+  auto ctx = context(options_.call_timeout, "KvGet");
   filer_pb::KvGetRequest request;
   request.set_key(key);
   filer_pb::KvGetResponse response;
@@ -153,7 +159,7 @@ Result<std::string> FilerClient::kv_get(const std::string& key) {
 }
 
 Status FilerClient::kv_put(const std::string& key, const std::string& value) {
-  auto ctx = context(options_.call_timeout);
+  auto ctx = context(options_.call_timeout, "KvPut");
   filer_pb::KvPutRequest request;
   request.set_key(key);
   request.set_value(value);

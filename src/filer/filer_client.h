@@ -49,7 +49,7 @@ class FilerClient {
 
  private:
   FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel);
-  std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout) const;
+  std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout, const char* rpc) const;
 
   FilerAddress address_;
   FilerClientOptions options_;
