@@ -46,7 +46,9 @@ FileSystem::FileSystem(MountOptions options, filer::FilerClient& filer, transpor
       locations_([&filer](const std::vector<uint32_t>& vids) { return filer.lookup_volumes(vids); },
                  std::chrono::seconds(600)),
       chunk_cache_(static_cast<size_t>(std::max<int64_t>(0, options_.cache_capacity_mb)) << 20),
-      fetcher_(transport, locations_, chunk_cache_) {}
+      fetcher_(transport, locations_, chunk_cache_),
+      prefetch_(static_cast<size_t>(std::max<int64_t>(1, options_.prefetch_threads)),
+                static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_mb)) << 20) {}
 
 Result<std::string> FileSystem::path_of(fuse_ino_t ino) const {
   auto p = inodes_.path(ino);
@@ -184,6 +186,8 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
       std::lock_guard lock(layouts_mu_);
       layouts_[ino] = CachedLayout{version, layout};
     }
+    file->stream = std::make_unique<reader::StreamReader>(layout, fetcher_, &prefetch_,
+                                                          static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_blocks)));
     file->layout = std::move(layout);
   }
   const uint64_t fh = next_handle_++;
@@ -206,7 +210,7 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> ds
     std::memcpy(dst.data(), file->content.data() + offset, n);
     return n;
   }
-  auto n = reader::read_file(*file->layout, fetcher_, offset, dst);
+  auto n = file->stream->read(offset, dst);
   // Whatever failed underneath (no location, timeouts, bad data), the application sees EIO for
   // this read only; the cause stays in the message.
   if (!n.ok()) return Error{EIO, file->path + " at " + std::to_string(offset) + ": " + n.error().message};

@@ -25,6 +25,7 @@
 #include "fuse/mount_options.h"
 #include "reader/chunk_cache.h"
 #include "reader/chunk_fetcher.h"
+#include "reader/prefetcher.h"
 #include "transport/volume_reader.h"
 
 namespace seaweed::fuse {
@@ -32,6 +33,7 @@ namespace seaweed::fuse {
 struct OpenFile {
   std::string path;
   std::shared_ptr<const chunks::FileLayout> layout;  // null for inline content
+  std::unique_ptr<reader::StreamReader> stream;      // reads through layout, with readahead
   std::string content;                               // inline file bytes (entry.content)
   bool is_inline = false;
 };
@@ -131,6 +133,7 @@ class FileSystem {
   filer::VolumeLocations locations_;
   reader::ChunkCache chunk_cache_;
   reader::ChunkFetcher fetcher_;
+  reader::PrefetchPool prefetch_;  // after fetcher_: its threads stop before the fetcher goes
 
   std::mutex entries_mu_;
   std::unordered_map<uint64_t, CachedEntry> entries_;

@@ -1,0 +1,186 @@
+#include "reader/prefetcher.h"
+
+#include <cstring>
+#include <optional>
+
+#include "reader/file_reader.h"
+
+namespace seaweed::reader {
+
+PrefetchPool::PrefetchPool(size_t threads, size_t budget_bytes) : budget_(budget_bytes) {
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { worker(); });
+}
+
+PrefetchPool::~PrefetchPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+bool PrefetchPool::reserve(size_t bytes) {
+  std::lock_guard lock(mu_);
+  if (used_ + bytes > budget_) return false;
+  used_ += bytes;
+  return true;
+}
+
+void PrefetchPool::release(size_t bytes) {
+  std::lock_guard lock(mu_);
+  used_ -= std::min(used_, bytes);
+}
+
+size_t PrefetchPool::in_use() const {
+  std::lock_guard lock(mu_);
+  return used_;
+}
+
+void PrefetchPool::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void PrefetchPool::worker() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;  // queued jobs are dropped: their blocks just never become ready
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+// A prefetched block: filled once by a pool thread; readers wait for it. Owns its budget share.
+struct StreamReader::Block {
+  Block(PrefetchPool* pool, uint64_t start, size_t len) : pool(pool), start(start), data(len) {}
+  ~Block() { pool->release(data.size()); }
+
+  PrefetchPool* pool;
+  uint64_t start;
+  std::vector<char> data;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool abandoned = false;  // set when the handle no longer wants it
+  size_t filled = 0;
+  std::optional<Error> error;
+};
+
+StreamReader::StreamReader(std::shared_ptr<const chunks::FileLayout> layout, ChunkFetcher& fetcher,
+                           PrefetchPool* pool, size_t window_blocks)
+    : layout_(std::move(layout)), fetcher_(fetcher), pool_(pool), window_(window_blocks) {}
+
+StreamReader::~StreamReader() {
+  std::lock_guard lock(mu_);
+  for (auto& [start, block] : blocks_) {
+    std::lock_guard b(block->mu);
+    block->abandoned = true;
+  }
+}
+
+std::shared_ptr<StreamReader::Block> StreamReader::find_locked(uint64_t block_start) {
+  auto it = blocks_.find(block_start);
+  return it == blocks_.end() ? nullptr : it->second;
+}
+
+void StreamReader::schedule_locked(uint64_t from) {
+  const uint64_t size = layout_->size();
+  uint64_t start = from / kBlock * kBlock;
+  for (size_t i = 0; i < window_ && start < size; ++i, start += kBlock) {
+    if (blocks_.count(start)) continue;
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlock, size - start));
+    if (!pool_->reserve(len)) return;  // budget spent: the reader goes synchronous
+    auto block = std::make_shared<Block>(pool_, start, len);
+    blocks_[start] = block;
+    pool_->submit([block, layout = layout_, &fetcher = fetcher_] {
+      {
+        std::lock_guard lock(block->mu);
+        if (block->abandoned) {
+          block->done = true;
+          block->cv.notify_all();
+          return;
+        }
+      }
+      auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data));
+      std::lock_guard lock(block->mu);
+      if (n.ok()) block->filled = *n;
+      else block->error = n.error();
+      block->done = true;
+      block->cv.notify_all();
+    });
+  }
+}
+
+Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
+  if (!pool_ || window_ == 0) return read_file(*layout_, fetcher_, offset, dst);
+  const uint64_t size = layout_->size();
+  if (offset >= size) return size_t{0};
+  const uint64_t end = std::min<uint64_t>(size, offset + dst.size());
+
+  std::vector<std::shared_ptr<Block>> covering;
+  {
+    std::lock_guard lock(mu_);
+    // Sequential if it starts near the head of the stream: the kernel sends readahead and
+    // O_DIRECT pieces concurrently, so they arrive a little out of order.
+    const uint64_t slack = window_ * kBlock;
+    const bool sequential = offset + slack >= next_expected_ && offset <= next_expected_ + kBlock;
+    streak_ = sequential ? streak_ + 1 : 0;
+    next_expected_ = sequential ? std::max(next_expected_, end) : end;
+    // Blocks far behind the stream head are consumed; on a jump, everything goes.
+    for (auto it = blocks_.begin(); it != blocks_.end();) {
+      const uint64_t block_end = it->first + it->second->data.size();
+      const bool behind = block_end + slack <= offset;
+      const bool far = !sequential && (block_end <= offset || it->first >= end);
+      if (behind || far) {
+        std::lock_guard b(it->second->mu);
+        it->second->abandoned = true;
+        it = blocks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (uint64_t b = offset / kBlock * kBlock; b < end; b += kBlock) covering.push_back(find_locked(b));
+    if (streak_ >= 2) schedule_locked(next_expected_);
+  }
+
+  // Fill dst block by block: from a prefetched block when there is one, else synchronously.
+  uint64_t pos = offset;
+  size_t i = 0;
+  while (pos < end) {
+    const uint64_t block_start = pos / kBlock * kBlock;
+    const uint64_t piece_end = std::min<uint64_t>(end, block_start + kBlock);
+    auto span = dst.subspan(pos - offset, piece_end - pos);
+    std::shared_ptr<Block> block = i < covering.size() ? covering[i] : nullptr;
+    ++i;
+    bool served = false;
+    if (block) {
+      std::unique_lock lock(block->mu);
+      block->cv.wait(lock, [&] { return block->done; });
+      if (!block->error && !block->abandoned) {
+        const uint64_t avail_end = block->start + block->filled;
+        if (avail_end >= piece_end) {
+          std::memcpy(span.data(), block->data.data() + (pos - block->start), span.size());
+          served = true;
+        }
+      }
+    }
+    if (!served) {
+      auto n = read_file(*layout_, fetcher_, pos, span);
+      if (!n.ok()) return n.error();
+      if (*n < span.size()) return static_cast<size_t>(pos - offset + *n);
+    }
+    pos = piece_end;
+  }
+  return static_cast<size_t>(end - offset);
+}
+
+}  // namespace seaweed::reader
