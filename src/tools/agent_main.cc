@@ -4,6 +4,7 @@
 //   seaweed-rdma-agent -dir=VOLDIR[,VOLDIR2] -volumeServer=HOST:PORT -ip=ADDR -port=N [...]
 //   seaweed-rdma-agent ping -agent=HOST:PORT
 //   seaweed-rdma-agent read -agent=HOST:PORT -fid=FID [-offset=N] [-size=N]   (bytes to stdout)
+//   seaweed-rdma-agent bench -agent=HOST:PORT -fidsFile=FILE                   (client-side figures)
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -11,11 +12,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -263,7 +265,8 @@ int run_bench(int argc, char** argv) {
       std::string buf;
       std::vector<double> lat;
       for (int64_t r = 0; r < rounds; ++r) {
-        for (size_t i = static_cast<size_t>(t); i < locs.size(); i += static_cast<size_t>(std::max<int64_t>(1, threads))) {
+        for (size_t i = static_cast<size_t>(t); i < locs.size();
+             i += static_cast<size_t>(std::max<int64_t>(1, threads))) {
           const uint64_t want = size > 0 ? static_cast<uint64_t>(size) : sizes[i];
           buf.resize(want);
           for (uint64_t off = 0; off < sizes[i] || off == 0; off += want) {
@@ -286,13 +289,11 @@ int run_bench(int argc, char** argv) {
   for (auto& w : workers) w.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::sort(latencies_us.begin(), latencies_us.end());
-  auto pct = [&](double p) { return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))]; };
-  nlohmann::json out = {{"bytes", bytes.load()},
-                        {"seconds", secs},
-                        {"GBps", bytes.load() / secs / 1e9},
-                        {"requests", latencies_us.size()},
-                        {"p50_us", pct(0.5)},
-                        {"p99_us", pct(0.99)},
+  auto pct = [&](double p) {
+    return latencies_us.empty() ? 0.0 : latencies_us[static_cast<size_t>(p * (latencies_us.size() - 1))];
+  };
+  nlohmann::json out = {{"bytes", bytes.load()},           {"seconds", secs},    {"GBps", bytes.load() / secs / 1e9},
+                        {"requests", latencies_us.size()}, {"p50_us", pct(0.5)}, {"p99_us", pct(0.99)},
                         {"errors", errors.load()}};
   std::cout << out.dump() << "\n";
   return errors.load() == 0 ? 0 : 1;
@@ -300,8 +301,7 @@ int run_bench(int argc, char** argv) {
 
 int run_agent(int argc, char** argv) {
   std::string dirs, volume_server, ip = "0.0.0.0", filer, log_level = "info", verbosity;
-  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 50, max_in_flight = 64,
-          refresh_ms = 1000;
+  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 50, max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
   seaweed::FlagSet flags("seaweed-rdma-agent");
   flags.add_string("dir", &dirs, "volume server data directories, comma separated (its -dir)");
@@ -323,7 +323,9 @@ int run_agent(int argc, char** argv) {
   const std::string synopsis =
       "-dir=VOLDIR[,VOLDIR2] -volumeServer=HOST:PORT -ip=ADDR -port=N [-sidecar.port=N] [-metricsPort=N]\n"
       "       seaweed-rdma-agent ping -agent=HOST:PORT\n"
-      "       seaweed-rdma-agent read -agent=HOST:PORT -fid=FID [-offset=N] [-size=N]";
+      "       seaweed-rdma-agent read -agent=HOST:PORT -fid=FID [-offset=N] [-size=N] [-raw]\n"
+      "       seaweed-rdma-agent bench -agent=HOST:PORT -fidsFile=FILE [-rounds=N] [-threads=N] [-size=N]\n"
+      "(each subcommand takes -h)";
   if (auto s = flags.parse(argc, argv); !s) return usage_error(flags, synopsis, s.error().message);
   if (flags.help_requested()) {
     std::cout << flags.usage(synopsis);
@@ -336,12 +338,12 @@ int run_agent(int argc, char** argv) {
   if (!flags.positional().empty())
     return usage_error(flags, synopsis, "unexpected argument \"" + flags.positional()[0] + "\"");
   if (dirs.empty()) return usage_error(flags, synopsis, "-dir is required");
-  if (port <= 0 || port > 65535 || sidecar_port < 0 || sidecar_port > 65535 || metrics_port < 0 ||
-      metrics_port > 65535)
+  if (port <= 0 || port > 65535 || sidecar_port < 0 || sidecar_port > 65535 || metrics_port < 0 || metrics_port > 65535)
     return usage_error(flags, synopsis, "ports must be in 1..65535");
   if (auto s = seaweed::setup_logging("seaweed-rdma-agent", verbosity.empty() ? log_level : verbosity); !s)
     return usage_error(flags, synopsis, s.error().message);
   const sigset_t shutdown_signals = block_shutdown_signals();
+  std::signal(SIGPIPE, SIG_IGN);  // a client vanishing mid-reply must not kill the agent
   if (!filer.empty()) spdlog::warn("-filer: registration in the filer KV is not implemented yet; ignoring");
 
   seaweed::agent::UcxServer::allow_listener_port_reuse();

@@ -16,6 +16,7 @@
 #include "transport/agent_map.h"
 #include "transport/fallback_volume_reader.h"
 #include "transport/http/http_volume_reader.h"
+#include "transport/ucx/agent_client.h"
 #include "web/http_server.h"
 
 #ifndef SEAWEED_VERSION
@@ -26,11 +27,14 @@ namespace {
 
 constexpr char kSynopsis[] = "-filer=HOST:PORT[.GRPCPORT] [-filer.path=/] [flags] [-dir=]MOUNTPOINT";
 
-// The UCX client of one agent. Connects lazily; until it exists every read goes over HTTP.
+// The UCX client of one agent; it connects lazily, on the first read.
 std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(const std::string& address, int64_t timeout_ms,
                                                                 int64_t max_in_flight) {
-  spdlog::warn("agent {} configured, but this build has no UCX client yet: reading over HTTP", address);
-  return nullptr;
+  seaweed::transport::ucx::AgentClientOptions options;
+  options.timeout_ms = static_cast<int>(timeout_ms);
+  options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, max_in_flight));
+  spdlog::info("reading through RDMA agent {}", address);
+  return std::make_shared<seaweed::transport::ucx::AgentVolumeReader>(address, options);
 }
 
 int fail(const seaweed::Error& e) {
@@ -57,6 +61,9 @@ int main(int argc, char** argv) {
   flags.add_int("cacheCapacityMB", &opt.cache_capacity_mb, "memory for decoded chunks shared by all files");
   flags.add_int("cacheMetaTtlSec", &opt.cache_meta_ttl_sec, "seconds the kernel and the mount keep attributes");
   flags.add_int("readAheadKB", &opt.read_ahead_kb, "kernel readahead for the mount (0 keeps the kernel default)");
+  flags.add_int("prefetchMB", &opt.prefetch_mb, "memory for readahead of sequential readers, all files together");
+  flags.add_int("prefetchBlocks", &opt.prefetch_blocks, "1 MiB blocks fetched ahead of one sequential reader (0: off)");
+  flags.add_int("prefetchThreads", &opt.prefetch_threads, "threads fetching readahead blocks");
   flags.add_int("volumeTimeoutMs", &opt.http_timeout_ms, "timeout of one volume server request");
   flags.add_string("jwt.signing.read.key", &opt.jwt_read_key, "HMAC key for volume server read JWTs, if required");
   flags.add_bool("subscribeMetadata", &subscribe, "follow the filer's metadata events to keep caches coherent");

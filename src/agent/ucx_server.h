@@ -1,0 +1,125 @@
+// The agent's UCX side: a listener on -ip:-port, one endpoint per mount connection, and a single
+// progress thread that answers READ/STAT/PING active messages from the VolumeStore. Replies go
+// out with ucp_am_send_nbx straight from the mapped .dat (rendezvous for large payloads).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/dat_mapping.h"
+#include "agent/volume_store.h"
+#include "common/result.h"
+#include "transport/ucx/agent_protocol.h"
+#include "transport/ucx/ucx_util.h"
+
+namespace seaweed {
+class Counter;
+}
+
+namespace seaweed::agent {
+
+struct UcxServerOptions {
+  std::string ip = "0.0.0.0";
+  uint16_t port = 0;                       // 0: pick a free port (see port())
+  size_t max_in_flight_per_endpoint = 64;  // beyond this a request gets BUSY
+  size_t max_connections = 1024;
+  std::chrono::microseconds busy_poll{50};  // spin this long after the last event before sleeping
+  // Peer error handling lets a dead client be detected; UCX 1.13 then needs
+  // MM_ERROR_HANDLING=y to keep shared memory (set by default, ucx-notes.md trap 1).
+  bool peer_error_handling = true;
+  std::string info_json = "{}";  // PING payload
+};
+
+class UcxServer {
+ public:
+  // Creates the UCP context and worker and starts listening. A restarted agent can only listen
+  // on its port while old connections sit in TIME_WAIT with UCX_TCP_CM_REUSEADDR=y in the
+  // environment (ucp_config_modify does not reach connection-manager settings in UCX 1.13);
+  // call allow_listener_port_reuse() first, while the process is still single-threaded.
+  static void allow_listener_port_reuse();
+  static Result<std::unique_ptr<UcxServer>> create(const UcxServerOptions& options);
+  ~UcxServer();
+  UcxServer(const UcxServer&) = delete;
+  UcxServer& operator=(const UcxServer&) = delete;
+
+  // Registers .dat mappings with this server's UCP context (hand to the VolumeStore).
+  MappingRegistrar registrar();
+
+  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] std::string listen_address() const { return listen_address_; }
+
+  // Runs the progress loop on the calling thread until stop(). The store must outlive it.
+  void run(VolumeStore& store);
+  // Thread-safe; run() returns soon after.
+  void stop();
+
+  struct Key {  // passkey: construct through create()
+   private:
+    Key() = default;
+    friend class UcxServer;
+  };
+  UcxServer(Key, const UcxServerOptions& options);
+
+  void set_info_json(std::string info) { options_.info_json = std::move(info); }
+  [[nodiscard]] size_t connection_count() const { return connection_count_.load(); }
+
+ private:
+  struct Connection;
+  struct SendSlot;
+  struct PendingRequest {
+    ucp_ep_h ep;
+    std::vector<uint8_t> bytes;
+    size_t payload_length;
+  };
+
+  Status listen();
+
+  // UCX callbacks (C ABI; never throw).
+  static void on_connection_request(ucp_conn_request_h request, void* arg);
+  static void on_endpoint_error(void* arg, ucp_ep_h ep, ucs_status_t status);
+  static ucs_status_t on_request_am(void* arg, const void* header, size_t header_length, void* data, size_t length,
+                                    const ucp_am_recv_param_t* param);
+  static void on_send_complete(void* request, ucs_status_t status, void* user_data);
+
+  // Loop steps; return the amount of work done.
+  size_t accept_connections();
+  size_t handle_requests(VolumeStore& store);
+  size_t reap();
+  void handle_one(VolumeStore& store, Connection& conn, const PendingRequest& req);
+  void send_reply(Connection& conn, std::unique_ptr<SendSlot> slot, const uint8_t* payload, size_t length);
+  void send_error(Connection& conn, uint64_t request_id, transport::ucx::ReplyStatus status, const std::string& text);
+  void close_connection(Connection& conn, const char* why);
+  void wait_for_events();
+
+  UcxServerOptions options_;
+  // Shared with every .dat registration, which must be released before the context.
+  std::shared_ptr<std::remove_pointer_t<ucp_context_h>> context_;
+  transport::ucx::WorkerPtr worker_;
+  transport::ucx::ListenerPtr listener_;
+  int efd_ = -1;
+  int epoll_fd_ = -1;
+  uint16_t port_ = 0;
+  std::string listen_address_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> connection_count_{0};
+
+  // Filled by callbacks during ucp_worker_progress, drained by the loop (same thread).
+  std::vector<ucp_conn_request_h> new_connections_;
+  std::vector<PendingRequest> requests_;
+  std::vector<SendSlot*> completed_;
+  std::unordered_map<ucp_ep_h, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<SendSlot*, std::unique_ptr<SendSlot>> in_flight_slots_;
+  uint64_t next_connection_id_ = 1;
+
+  // Metrics (process-wide registry).
+  Counter* served_bytes_ = nullptr;
+  Counter* bad_requests_ = nullptr;
+  std::vector<Counter*> requests_by_status_;
+};
+
+}  // namespace seaweed::agent

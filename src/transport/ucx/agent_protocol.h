@@ -1,0 +1,126 @@
+// Wire protocol between the mount (AgentVolumeReader) and seaweed-rdma-agent, carried in UCX
+// active messages. Both headers are fixed-size, little-endian and versioned. A request is the AM
+// header of an AM with no payload; the reply's AM header is a ReplyHeader and its payload is the
+// needle data (or, for a non-OK status, a short error text).
+//
+//   Request (64 bytes + token)           Reply (64 bytes)
+//    0 u32 magic 'SWRQ'                   0 u32 magic 'SWRP'
+//    4 u16 version                        4 u16 version
+//    6 u16 op                             6 u16 status
+//    8 u64 request_id                     8 u64 request_id
+//   16 u32 volume_id                     16 u32 needle_flags (the needle's flag byte)
+//   20 u32 cookie                        20 u32 crc32c of the whole stored data
+//   24 u64 needle_id                     24 u64 needle_data_size (stored bytes)
+//   32 u64 offset                        32 u64 data_offset (of the payload in the stored data)
+//   40 u64 length (0 = to the end)       40 u64 data_length (payload bytes)
+//   48 u32 flags                         48 u32 reply_flags
+//   52 u32 token_length                  52 u32 reserved (0)
+//   56 u64 reserved (0)                  56 u64 reserved (0)
+//   64 token bytes (reserved for auth)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace seaweed::transport::ucx {
+
+inline constexpr uint32_t kRequestMagic = 0x51525753;  // "SWRQ" in memory order
+inline constexpr uint32_t kReplyMagic = 0x50525753;    // "SWRP"
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr unsigned kRequestAmId = 21;
+inline constexpr unsigned kReplyAmId = 22;
+inline constexpr size_t kRequestHeaderSize = 64;
+inline constexpr size_t kReplyHeaderSize = 64;
+inline constexpr size_t kMaxTokenLength = 4096;
+inline constexpr uint64_t kMaxReadLength = uint64_t{1} << 30;
+inline constexpr size_t kMaxErrorText = 512;
+// Payloads at least this large go rendezvous (zero-copy from the agent's mapped .dat).
+inline constexpr size_t kRendezvousThreshold = 64 * 1024;
+
+enum class Op : uint16_t {
+  kRead = 1,  // needle bytes [offset, offset+length)
+  kPing = 2,  // liveness; payload = agent info JSON
+  kStat = 3,  // needle metadata only (no payload)
+};
+
+// Request flags.
+inline constexpr uint32_t kRequestWhole = 1u << 0;  // ignore offset/length: send all stored bytes
+inline constexpr uint32_t kKnownRequestFlags = kRequestWhole;
+
+// Reply flags.
+inline constexpr uint32_t kReplyDeleted = 1u << 0;      // served a deleted needle (readDeleted)
+inline constexpr uint32_t kReplyCrcVerified = 1u << 1;  // the agent checked crc32c against the data
+inline constexpr uint32_t kReplyWhole = 1u << 2;        // payload is the whole stored data
+inline constexpr uint32_t kKnownReplyFlags = kReplyDeleted | kReplyCrcVerified | kReplyWhole;
+
+// Needle flag bits as found in needle_flags.
+inline constexpr uint32_t kNeedleCompressed = 0x01;  // stored data is gzip
+
+enum class ReplyStatus : uint16_t {
+  kOk = 0,
+  kNotFound = 1,
+  kCookieMismatch = 2,
+  kVolumeNotHere = 3,
+  kBadRequest = 4,
+  kBusy = 5,
+  kAuth = 6,
+  kInternal = 7,
+  kRetry = 8,
+};
+inline constexpr uint16_t kMaxReplyStatus = 8;
+
+struct Request {
+  Op op = Op::kRead;
+  uint64_t request_id = 0;
+  uint32_t volume_id = 0;
+  uint32_t cookie = 0;
+  uint64_t needle_id = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t flags = 0;
+  std::string_view token;  // points into the decoded buffer
+
+  bool operator==(const Request&) const = default;
+};
+
+struct Reply {
+  ReplyStatus status = ReplyStatus::kOk;
+  uint64_t request_id = 0;
+  uint32_t needle_flags = 0;
+  uint32_t crc32c = 0;
+  uint64_t needle_data_size = 0;
+  uint64_t data_offset = 0;
+  uint64_t data_length = 0;
+  uint32_t reply_flags = 0;
+
+  bool operator==(const Reply&) const = default;
+};
+
+// Encodes the fixed header followed by the token. `out` must hold request_wire_size(r).
+size_t request_wire_size(const Request& r);
+void encode_request(const Request& r, std::span<uint8_t> out);
+std::array<uint8_t, kReplyHeaderSize> encode_reply(const Reply& r);
+
+// Strict decoders: every field is checked (size, magic, version, op/status, unknown flag bits,
+// reserved words, ranges). EPROTO errors say what is wrong.
+Result<Request> decode_request(std::span<const uint8_t> bytes);
+Result<Reply> decode_reply(std::span<const uint8_t> bytes);
+
+// The request id of a message too broken to decode, so the BAD_REQUEST reply can still be
+// matched by the client. 0 when even that is missing.
+uint64_t peek_request_id(std::span<const uint8_t> bytes);
+
+const char* status_name(ReplyStatus s);
+// errno of a volume-store error -> reply status (ENOENT NOT_FOUND, EACCES COOKIE_MISMATCH,
+// ENXIO VOLUME_NOT_HERE, EAGAIN RETRY, EBUSY BUSY, EINVAL BAD_REQUEST, else INTERNAL).
+ReplyStatus status_from_errno(int code);
+// reply status -> errno for the client (NOT_FOUND/VOLUME_NOT_HERE ENOENT, COOKIE_MISMATCH
+// EACCES, BUSY/RETRY EAGAIN, BAD_REQUEST EINVAL, AUTH EPERM, INTERNAL EIO).
+int errno_from_status(ReplyStatus s);
+
+}  // namespace seaweed::transport::ucx
