@@ -28,6 +28,7 @@
 #include "agent/ucx_server.h"
 #include "agent/volume_store.h"
 #include "common/file_id.h"
+#include "codec/codec.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "transport/ucx/agent_client.h"
@@ -180,8 +181,7 @@ int run_read(int argc, char** argv) {
     }
     out = std::move(whole->data);
     if (whole->gzipped && !raw) {
-      auto clear = seaweed::transport::ucx::gunzip(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+      auto clear = seaweed::codec::gunzip(out);
       if (!clear) {
         std::cerr << clear.error().message << "\n";
         return 1;

@@ -70,7 +70,7 @@ inline std::vector<uint8_t> encode_needle(const NeedleSpec& s, int version) {
   encode_needle_header({s.cookie, s.key, static_cast<uint32_t>(body.size())},
                        std::span<uint8_t, kNeedleHeaderSize>(out.data(), kNeedleHeaderSize));
   out.insert(out.end(), body.begin(), body.end());
-  uint32_t crc = crc32c_portable(
+  uint32_t crc = crc32c(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data.data()), s.tombstone ? 0 : s.data.size()));
   if (s.legacy_crc) crc = legacy_crc_value(crc);
   put_be32(out, crc);

@@ -47,7 +47,6 @@ constexpr std::string_view kRealIdxHex = "0000000000000004000000010000000205";
 
 TEST(Crc32c, KnownVector) {
   EXPECT_EQ(crc32c(bytes_of("123456789")), 0xE3069283u);
-  EXPECT_EQ(crc32c_portable(bytes_of("123456789")), 0xE3069283u);
   EXPECT_EQ(crc32c(bytes_of("")), 0u);
 }
 
@@ -57,7 +56,7 @@ TEST(Crc32c, HardwareMatchesPortableAndChains) {
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
   for (size_t len : {0, 1, 7, 8, 9, 63, 64, 65, 4095, 70000}) {
     std::span<const uint8_t> s(buf.data(), len);
-    EXPECT_EQ(crc32c(s), crc32c_portable(s)) << len;
+    EXPECT_EQ(crc32c(s), codec::crc32c(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()))) << len;
   }
   std::span<const uint8_t> all(buf);
   EXPECT_EQ(crc32c(all.subspan(1000), crc32c(all.first(1000))), crc32c(all));

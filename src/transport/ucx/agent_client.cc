@@ -1,7 +1,8 @@
 #include "transport/ucx/agent_client.h"
 
+#include "codec/codec.h"
+
 #include <poll.h>
-#include <zlib.h>
 
 #include <array>
 #include <chrono>
@@ -397,8 +398,7 @@ Result<size_t> AgentVolumeReader::read_range(const NeedleLocator& loc, uint64_t 
   // ranged GET of a compressed needle).
   std::string clear;
   if (has_gzip_magic(call.whole)) {
-    auto inflated =
-        gunzip(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(call.whole.data()), call.whole.size()));
+    auto inflated = codec::gunzip(call.whole);
     if (!inflated) return inflated.error().context("read " + loc.fid_text + " from agent " + address_);
     clear = std::move(*inflated);
   } else {
@@ -457,40 +457,5 @@ std::string AgentVolumeReader::describe_transport() {
   return idle_.empty() ? std::string() : idle_.back()->describe();
 }
 
-Result<std::string> gunzip(std::span<const uint8_t> data) {
-  // Inflates straight into the output string (no stack buffer: this also runs on civetweb
-  // worker threads, whose stacks are small).
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return make_error(ENOMEM, "inflateInit2 failed");
-  std::string out;
-  out.resize(std::max<size_t>(data.size() * 4, 64 * 1024));
-  size_t produced = 0;
-  zs.next_in = const_cast<Bytef*>(data.data());
-  zs.avail_in = static_cast<uInt>(data.size());
-  int rc = Z_OK;
-  while (true) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    const size_t room = std::min<size_t>(out.size() - produced, 1u << 30);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    zs.avail_out = static_cast<uInt>(room);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    produced += room - zs.avail_out;
-    if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) break;
-      inflateReset(&zs);  // another gzip member follows
-      continue;
-    }
-    if (rc != Z_OK) break;
-    if (zs.avail_in == 0 && zs.avail_out != 0) {
-      rc = Z_DATA_ERROR;  // input ended inside the stream
-      break;
-    }
-  }
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END)
-    return make_error(EIO, std::string("gzip data is corrupt or truncated (zlib ") + std::to_string(rc) + ")");
-  out.resize(produced);
-  return out;
-}
 
 }  // namespace seaweed::transport::ucx

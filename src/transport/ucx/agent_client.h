@@ -75,6 +75,5 @@ class AgentVolumeReader : public VolumeReader {
 };
 
 // Inflates a gzip stream (concatenated members allowed). Exposed for tests.
-Result<std::string> gunzip(std::span<const uint8_t> data);
 
 }  // namespace seaweed::transport::ucx
