@@ -30,6 +30,8 @@
 #include "common/file_id.h"
 #include "codec/codec.h"
 #include "common/flags.h"
+#include "filer/filer_client.h"
+#include "transport/agent_map.h"
 #include "common/logging.h"
 #include "transport/ucx/agent_client.h"
 #include "web/http_server.h"
@@ -310,7 +312,8 @@ int run_agent(int argc, char** argv) {
   flags.add_int("port", &port, "UCX listener port");
   flags.add_int("sidecar.port", &sidecar_port, "HTTP sidecar API port (0: off)");
   flags.add_int("metricsPort", &metrics_port, "Prometheus /metrics port (0: off)");
-  flags.add_string("filer", &filer, "filer HOST:PORT to register with (not implemented yet)");
+  flags.add_string("filer", &filer,
+                   "filer HOST:PORT[.GRPC]: register in its KV store so mounts find this agent without -rdma.agents");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "glog-style verbosity (overrides -logLevel)");
   flags.add_bool("verifyCrc", &verify_crc, "check each needle's CRC32C before serving it (once per needle)");
@@ -344,7 +347,8 @@ int run_agent(int argc, char** argv) {
     return usage_error(flags, synopsis, s.error().message);
   const sigset_t shutdown_signals = block_shutdown_signals();
   std::signal(SIGPIPE, SIG_IGN);  // a client vanishing mid-reply must not kill the agent
-  if (!filer.empty()) spdlog::warn("-filer: registration in the filer KV is not implemented yet; ignoring");
+  if (!filer.empty() && volume_server.empty())
+    return usage_error(flags, synopsis, "-filer needs -volumeServer (the key mounts look the agent up by)");
 
   seaweed::agent::UcxServer::allow_listener_port_reuse();
   seaweed::agent::UcxServerOptions server_options;
@@ -401,9 +405,40 @@ int run_agent(int argc, char** argv) {
     sidecar = std::move(*sc);
   }
 
+  // Registration: mounts map a volume server to its agent through the filer's KV store.
+  std::unique_ptr<seaweed::filer::FilerClient> filer_client;
+  const std::string kv_key = seaweed::transport::kAgentKeyPrefix + volume_server;
+  if (!filer.empty()) {
+    auto address = seaweed::filer::FilerAddress::parse(filer);
+    if (!address) {
+      spdlog::error("{}", address.error().message);
+      return 1;
+    }
+    auto client = seaweed::filer::FilerClient::connect(*address);
+    if (!client) {
+      spdlog::error("cannot register with the filer: {}", client.error().message);
+      return 1;
+    }
+    filer_client = std::move(*client);
+    // A wildcard listen address is no address to dial: advertise the volume server's host.
+    const std::string host = (ip == "0.0.0.0" || ip == "::") ? volume_server.substr(0, volume_server.rfind(':')) : ip;
+    const std::string advertised = host + ":" + std::to_string(port);
+    if (auto s = filer_client->kv_put(kv_key, advertised); !s) {
+      spdlog::error("cannot register with the filer: {}", s.error().message);
+      return 1;
+    }
+    spdlog::info("registered in filer {} as {} -> {}", filer, kv_key, advertised);
+  }
+
   {
     SignalWaiter signals(shutdown_signals, [&] { (*server)->stop(); });
     (*server)->run(store);
+  }
+  if (filer_client) {
+    if (auto s = filer_client->kv_put(kv_key, ""); !s)
+      spdlog::warn("could not remove {} from the filer: {}", kv_key, s.error().message);
+    else
+      spdlog::info("unregistered {} from the filer", kv_key);
   }
   sidecar.reset();
   metrics_http.reset();
