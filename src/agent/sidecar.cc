@@ -1,11 +1,10 @@
 #include "agent/sidecar.h"
 
-#include "codec/codec.h"
-
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "codec/codec.h"
 #include "common/file_id.h"
 #include "common/metrics.h"
 #include "transport/ucx/agent_client.h"
@@ -72,7 +71,8 @@ Result<std::string> clear_range(const NeedleRead& needle, uint64_t offset, uint6
   std::string clear;
   if ((needle.flags & volume::kFlagCompressed) && data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0x1f &&
       static_cast<uint8_t>(data[1]) == 0x8b) {
-    auto inflated = codec::gunzip(std::string_view(reinterpret_cast<const char*>(needle.data.data()), needle.data.size()));
+    auto inflated =
+        codec::gunzip(std::string_view(reinterpret_cast<const char*>(needle.data.data()), needle.data.size()));
     if (!inflated) return inflated.error();
     clear = std::move(*inflated);
     data = clear;

@@ -14,23 +14,26 @@ void FlagSet::add_string(const std::string& name, std::string* target, const std
 
 void FlagSet::add_bool(const std::string& name, bool* target, const std::string& help) {
   flags_[name] = Flag{help, *target ? "true" : "false", true, [target, name](const std::string& v) -> Status {
-                        if (v == "true" || v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "True") *target = true;
+                        if (v == "true" || v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "True")
+                          *target = true;
                         else if (v == "false" || v == "0" || v == "f" || v == "F" || v == "FALSE" || v == "False")
                           *target = false;
-                        else return make_error(EINVAL, "invalid boolean value \"" + v + "\" for flag -" + name);
+                        else
+                          return make_error(EINVAL, "invalid boolean value \"" + v + "\" for flag -" + name);
                         return {};
                       }};
 }
 
 void FlagSet::add_int(const std::string& name, int64_t* target, const std::string& help) {
-  flags_[name] = Flag{help, std::to_string(*target), false, [target, name](const std::string& v) -> Status {
-                        int64_t parsed = 0;
-                        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-                        if (ec != std::errc() || p != v.data() + v.size())
-                          return make_error(EINVAL, "invalid value \"" + v + "\" for flag -" + name + ": not an integer");
-                        *target = parsed;
-                        return {};
-                      }};
+  flags_[name] =
+      Flag{help, std::to_string(*target), false, [target, name](const std::string& v) -> Status {
+             int64_t parsed = 0;
+             auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+             if (ec != std::errc() || p != v.data() + v.size())
+               return make_error(EINVAL, "invalid value \"" + v + "\" for flag -" + name + ": not an integer");
+             *target = parsed;
+             return {};
+           }};
 }
 
 Status FlagSet::assign(const std::string& name, const std::string* value, int& i, int argc, char** argv) {

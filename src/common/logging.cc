@@ -7,10 +7,14 @@ namespace seaweed {
 
 Status setup_logging(const std::string& program, const std::string& level) {
   spdlog::level::level_enum lvl;
-  if (level.empty()) lvl = spdlog::level::info;
+  if (level.empty())
+    lvl = spdlog::level::info;
   else if (std::isdigit(static_cast<unsigned char>(level[0]))) {
     const int v = std::atoi(level.c_str());
-    lvl = v <= 0 ? spdlog::level::info : v == 1 ? spdlog::level::info : v <= 3 ? spdlog::level::debug : spdlog::level::trace;
+    lvl = v <= 0   ? spdlog::level::info
+          : v == 1 ? spdlog::level::info
+          : v <= 3 ? spdlog::level::debug
+                   : spdlog::level::trace;
   } else {
     lvl = spdlog::level::from_str(level);
     if (lvl == spdlog::level::off && level != "off")

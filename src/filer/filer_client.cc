@@ -12,11 +12,20 @@ constexpr char kNotFound[] = "no entry is found in filer store";
 Error rpc_error(const grpc::Status& status, const std::string& what) {
   int code = EIO;
   switch (status.error_code()) {
-    case grpc::StatusCode::DEADLINE_EXCEEDED: code = ETIMEDOUT; break;
-    case grpc::StatusCode::UNAVAILABLE: code = EHOSTUNREACH; break;
-    case grpc::StatusCode::NOT_FOUND: code = ENOENT; break;
-    case grpc::StatusCode::PERMISSION_DENIED: code = EACCES; break;
-    default: break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = ETIMEDOUT;
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+      code = EHOSTUNREACH;
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = ENOENT;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = EACCES;
+      break;
+    default:
+      break;
   }
   return make_error(code, what + ": " + status.error_message());
 }

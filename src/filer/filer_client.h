@@ -42,7 +42,7 @@ class FilerClient {
   Result<std::map<uint32_t, std::vector<std::string>>> lookup_volumes(const std::vector<uint32_t>& volume_ids);
 
   Result<filer_pb::StatisticsResponse> statistics();
-  Result<std::string> kv_get(const std::string& key);  // empty when missing
+  Result<std::string> kv_get(const std::string& key);               // empty when missing
   Status kv_put(const std::string& key, const std::string& value);  // empty value deletes
 
   [[nodiscard]] uint64_t rpc_count() const { return rpc_count_.load(); }

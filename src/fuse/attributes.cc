@@ -30,9 +30,12 @@ struct stat entry_to_stat(const filer_pb::Entry& entry, uint64_t ino) {
   st.st_uid = a.uid();
   st.st_gid = a.gid();
   st.st_rdev = a.rdev();
-  if (S_ISLNK(mode)) st.st_size = static_cast<off_t>(a.symlink_target().size());
-  else if (!entry.is_directory()) st.st_size = static_cast<off_t>(entry_size(entry));
-  else st.st_size = 4096;
+  if (S_ISLNK(mode))
+    st.st_size = static_cast<off_t>(a.symlink_target().size());
+  else if (!entry.is_directory())
+    st.st_size = static_cast<off_t>(entry_size(entry));
+  else
+    st.st_size = 4096;
   st.st_blksize = 1 << 20;
   st.st_blocks = (st.st_size + 511) / 512;
   st.st_mtim.tv_sec = a.mtime();

@@ -20,9 +20,8 @@ constexpr char kXattrPrefix[] = "xattr-";  // how SeaweedFS keeps xattrs in Entr
 // What identifies a file's content: a changed version drops the kernel's cached pages.
 std::string content_version(const filer_pb::Entry& e) {
   const auto& a = e.attributes();
-  std::string v = std::to_string(a.mtime()) + "." + std::to_string(a.mtime_ns()) + "/" +
-                  std::to_string(a.file_size()) + "/" + std::to_string(e.chunks_size()) + "/" +
-                  std::to_string(e.content().size());
+  std::string v = std::to_string(a.mtime()) + "." + std::to_string(a.mtime_ns()) + "/" + std::to_string(a.file_size()) +
+                  "/" + std::to_string(e.chunks_size()) + "/" + std::to_string(e.content().size());
   if (e.chunks_size() > 0) {
     v += "/" + e.chunks(0).file_id() + "/" + e.chunks(e.chunks_size() - 1).file_id() + "/" +
          std::to_string(e.chunks(e.chunks_size() - 1).modified_ts_ns());
@@ -186,8 +185,8 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
       std::lock_guard lock(layouts_mu_);
       layouts_[ino] = CachedLayout{version, layout};
     }
-    file->stream = std::make_unique<reader::StreamReader>(layout, fetcher_, &prefetch_,
-                                                          static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_blocks)));
+    file->stream = std::make_unique<reader::StreamReader>(
+        layout, fetcher_, &prefetch_, static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_blocks)));
     file->layout = std::move(layout);
   }
   const uint64_t fh = next_handle_++;

@@ -10,9 +10,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>

@@ -12,14 +12,14 @@ struct MountOptions {
   std::string mountpoint;
   bool read_only = true;  // the only mode for now: every write op answers EROFS
   bool allow_others = false;
-  int64_t cache_capacity_mb = 128;     // decoded-chunk cache shared by all open files
-  int64_t cache_meta_ttl_sec = 1;      // kernel attribute/entry timeout and our entry cache age
-  int64_t read_ahead_kb = 1024;        // bdi readahead: 1 MiB READs for buffered readers
-  int64_t prefetch_mb = 64;            // memory for the mount's own readahead, all files together
-  int64_t prefetch_blocks = 8;         // 1 MiB blocks kept in flight ahead of one sequential reader
+  int64_t cache_capacity_mb = 128;  // decoded-chunk cache shared by all open files
+  int64_t cache_meta_ttl_sec = 1;   // kernel attribute/entry timeout and our entry cache age
+  int64_t read_ahead_kb = 1024;     // bdi readahead: 1 MiB READs for buffered readers
+  int64_t prefetch_mb = 64;         // memory for the mount's own readahead, all files together
+  int64_t prefetch_blocks = 8;      // 1 MiB blocks kept in flight ahead of one sequential reader
   int64_t prefetch_threads = 4;
   int64_t http_timeout_ms = 30000;
-  std::string jwt_read_key;            // empty: volume servers need no read JWT
+  std::string jwt_read_key;  // empty: volume servers need no read JWT
   bool debug_fuse = false;
 };
 

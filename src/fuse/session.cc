@@ -40,8 +40,8 @@ bool is_mountpoint(const std::string& path) {
 void raise_readahead(const std::string& mountpoint, int64_t kb) {
   struct stat st {};
   if (kb <= 0 || ::stat(mountpoint.c_str(), &st) != 0) return;
-  const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
-                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  const std::string path =
+      "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
   std::ofstream out(path);
   out << kb;
   if (!out) spdlog::debug("could not set {} (needs root); kernel default readahead stays", path);
@@ -66,8 +66,8 @@ Status check_mountpoint(const std::string& mountpoint) {
 }
 
 Status run_session(FileSystem& fs, const MountOptions& options) {
-  std::string fuse_opts = "fsname=seaweedfs:" + options.filer + ":" + options.filer_path +
-                          ",subtype=seaweedfs,default_permissions";
+  std::string fuse_opts =
+      "fsname=seaweedfs:" + options.filer + ":" + options.filer_path + ",subtype=seaweedfs,default_permissions";
   if (options.read_only) fuse_opts += ",ro";
   if (options.allow_others) fuse_opts += ",allow_other";
   std::vector<std::string> words = {"seaweed-rdma-mount", "-o", fuse_opts};
@@ -82,7 +82,8 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
   if (fuse_set_signal_handlers(se.get()) != 0) return make_error(EIO, "could not install signal handlers");
   if (fuse_session_mount(se.get(), options.mountpoint.c_str()) != 0) {
     fuse_remove_signal_handlers(se.get());
-    return make_error(EIO, "mounting on " + options.mountpoint + " failed (is /dev/fuse usable and fusermount3 installed?)");
+    return make_error(EIO,
+                      "mounting on " + options.mountpoint + " failed (is /dev/fuse usable and fusermount3 installed?)");
   }
   spdlog::info("mounted {}{} on {}", options.filer, options.filer_path, options.mountpoint);
   fs.set_session(se.get());

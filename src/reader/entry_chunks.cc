@@ -8,14 +8,16 @@ Result<chunks::Chunk> to_chunk(const filer_pb::FileChunk& c) {
   chunks::Chunk out;
   if (!c.file_id().empty()) {
     auto parsed = FileId::parse(c.file_id());
-    if (!parsed.ok()) return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + ": " + parsed.error().message);
+    if (!parsed.ok())
+      return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + ": " + parsed.error().message);
     out.file_id = parsed->to_string();
   } else if (c.has_fid()) {
     out.file_id = FileId{c.fid().volume_id(), c.fid().file_key(), c.fid().cookie()}.to_string();
   } else {
     return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + " has no file id");
   }
-  if (c.offset() < 0) return make_error(EIO, "chunk " + out.file_id + " has negative offset " + std::to_string(c.offset()));
+  if (c.offset() < 0)
+    return make_error(EIO, "chunk " + out.file_id + " has negative offset " + std::to_string(c.offset()));
   out.offset = c.offset();
   out.size = c.size();
   out.modified_ts_ns = c.modified_ts_ns();

@@ -18,7 +18,8 @@ Status expand(std::vector<chunks::Chunk>& out, std::vector<chunks::Chunk> in, Ch
     auto blob = fetcher.whole_chunk(c.file_id, c.cipher_key, c.is_compressed);
     if (!blob.ok()) return blob.error().context("manifest " + c.file_id);
     filer_pb::FileChunkManifest manifest;
-    if (!manifest.ParseFromString(**blob)) return make_error(EIO, "manifest " + c.file_id + " is not a FileChunkManifest");
+    if (!manifest.ParseFromString(**blob))
+      return make_error(EIO, "manifest " + c.file_id + " is not a FileChunkManifest");
     auto children = to_chunks(manifest.chunks());
     if (!children.ok()) return children.error().context("manifest " + c.file_id);
     if (auto s = expand(out, std::move(children.value()), fetcher, depth + 1); !s) return s;
@@ -46,7 +47,8 @@ Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::E
   return std::make_shared<const chunks::FileLayout>(std::move(layout.value()));
 }
 
-Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset, std::span<char> dst) {
+Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset,
+                         std::span<char> dst) {
   size_t done = 0;
   for (const auto& view : layout.views(offset, dst.size())) {
     auto part = dst.subspan(view.file_offset - offset, view.length);

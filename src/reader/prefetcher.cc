@@ -75,8 +75,8 @@ struct StreamReader::Block {
   std::optional<Error> error;
 };
 
-StreamReader::StreamReader(std::shared_ptr<const chunks::FileLayout> layout, ChunkFetcher& fetcher,
-                           PrefetchPool* pool, size_t window_blocks)
+StreamReader::StreamReader(std::shared_ptr<const chunks::FileLayout> layout, ChunkFetcher& fetcher, PrefetchPool* pool,
+                           size_t window_blocks)
     : layout_(std::move(layout)), fetcher_(fetcher), pool_(pool), window_(window_blocks) {}
 
 StreamReader::~StreamReader() {
@@ -112,8 +112,10 @@ void StreamReader::schedule_locked(uint64_t from) {
       }
       auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data));
       std::lock_guard lock(block->mu);
-      if (n.ok()) block->filled = *n;
-      else block->error = n.error();
+      if (n.ok())
+        block->filled = *n;
+      else
+        block->error = n.error();
       block->done = true;
       block->cv.notify_all();
     });

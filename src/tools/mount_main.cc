@@ -3,9 +3,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <random>
 #include <filesystem>
 #include <iostream>
+#include <random>
 
 #include "common/flags.h"
 #include "common/logging.h"
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   flags.add_bool("rdma.fallback", &rdma_fallback, "on any agent failure read the same bytes over HTTP");
   flags.add_int("rdma.maxConcurrent", &rdma_max_concurrent, "requests in flight per agent connection");
   flags.add_int("rdma.timeoutMs", &rdma_timeout_ms, "timeout of one agent request");
-  flags.add_string("rdma.sidecar", &rdma_sidecar, "accepted for compatibility with weed mount; agents are found via -rdma.agents or the filer");
+  flags.add_string("rdma.sidecar", &rdma_sidecar,
+                   "accepted for compatibility with weed mount; agents are found via -rdma.agents or the filer");
   flags.add_int("metricsPort", &metrics_port, "serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: off)");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "verbosity 0-4 like weed's -v (overrides -logLevel)");
@@ -137,16 +138,12 @@ int main(int argc, char** argv) {
   }
   seaweed::filer::FilerClient& filer_client = **filer;
   seaweed::transport::AgentMap agents(
-      std::move(explicit_agents.value()),
-      [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
+      std::move(explicit_agents.value()), [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
       [&](const std::string& address) { return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent); });
   seaweed::transport::FallbackOptions fallback_options;
   fallback_options.fallback = rdma_fallback;
   seaweed::transport::FallbackVolumeReader transport(
-      http,
-      [&](const std::string& volume_server) {
-        return rdma_enabled ? agents.agent_for(volume_server) : nullptr;
-      },
+      http, [&](const std::string& volume_server) { return rdma_enabled ? agents.agent_for(volume_server) : nullptr; },
       fallback_options);
 
   std::unique_ptr<seaweed::web::HttpServer> metrics;
@@ -167,8 +164,9 @@ int main(int argc, char** argv) {
       *address, prefix, signature, [&fs](const filer_pb::SubscribeMetadataResponse& e) { fs.apply_event(e); },
       [&fs] { fs.drop_all_caches(); });
   if (subscribe) {
-    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     subscriber.start(now_ns);
     fs.set_subscribed(true);
   }

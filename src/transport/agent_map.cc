@@ -8,7 +8,10 @@ namespace seaweed::transport {
 
 AgentMap::AgentMap(std::map<std::string, std::string> explicit_agents, KvGet kv_get, Connect connect,
                    std::chrono::seconds refresh)
-    : explicit_(std::move(explicit_agents)), kv_get_(std::move(kv_get)), connect_(std::move(connect)), refresh_(refresh) {}
+    : explicit_(std::move(explicit_agents)),
+      kv_get_(std::move(kv_get)),
+      connect_(std::move(connect)),
+      refresh_(refresh) {}
 
 Result<std::map<std::string, std::string>> AgentMap::parse(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -40,8 +43,7 @@ std::shared_ptr<VolumeReader> AgentMap::agent_for(const std::string& volume_serv
     known.checked = now;
     auto value = kv_get_(kAgentKeyPrefix + volume_server);
     std::string agent = value.ok() ? value.value() : known.agent;  // keep the last answer if the filer hiccups
-    if (agent != known.agent)
-      spdlog::info("volume server {}: agent {}", volume_server, agent.empty() ? "none" : agent);
+    if (agent != known.agent) spdlog::info("volume server {}: agent {}", volume_server, agent.empty() ? "none" : agent);
     known.agent = agent;
   }
   return known.agent.empty() ? nullptr : reader_for_locked(known.agent);

@@ -17,8 +17,8 @@ namespace seaweed::transport {
 // holding its volume, in the order to try them.
 struct NeedleLocator {
   FileId fid;
-  std::string fid_text;            // canonical string form of fid
-  std::vector<std::string> urls;   // replicas
+  std::string fid_text;           // canonical string form of fid
+  std::vector<std::string> urls;  // replicas
 };
 
 // A needle's data exactly as stored (after the volume server's own gzip, if it applied one).

@@ -31,14 +31,22 @@ std::map<std::string, std::string> parse_query(const char* qs) {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 206: return "Partial Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
   }
 }
 
@@ -56,8 +64,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& address
   std::unique_ptr<HttpServer> server(new HttpServer());  // private constructor
   const std::string listen = address + ":" + std::to_string(port);
   const std::string nthreads = std::to_string(threads);
-  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", nthreads.c_str(),
-                           "enable_keep_alive", "yes", nullptr};
+  const char* options[] = {"listening_ports",   listen.c_str(), "num_threads", nthreads.c_str(),
+                           "enable_keep_alive", "yes",          nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const ::mg_connection*, const char*) -> int { return 1; };  // quiet: we log ourselves
   server->ctx_ = mg_start(&callbacks, nullptr, options);

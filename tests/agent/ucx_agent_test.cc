@@ -186,8 +186,7 @@ TEST_F(AgentFixture, GzipNeedlesAreInflatedForRanges) {
   auto whole = r.read_whole(loc(3, 3, 0x1003));
   ASSERT_TRUE(whole.ok());
   EXPECT_TRUE(whole->gzipped);
-  auto clear =
-      codec::gunzip(whole->data);
+  auto clear = codec::gunzip(whole->data);
   ASSERT_TRUE(clear.ok());
   EXPECT_EQ(*clear, text_);
 }

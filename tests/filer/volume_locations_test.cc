@@ -29,9 +29,11 @@ TEST(VolumeLocations, CachesUntilInvalidated) {
 }
 
 TEST(VolumeLocations, LookupErrorCarriesContext) {
-  VolumeLocations locs([](const std::vector<uint32_t>&) -> Result<std::map<uint32_t, std::vector<std::string>>> {
-    return make_error(EHOSTUNREACH, "filer down");
-  }, std::chrono::seconds(60));
+  VolumeLocations locs(
+      [](const std::vector<uint32_t>&) -> Result<std::map<uint32_t, std::vector<std::string>>> {
+        return make_error(EHOSTUNREACH, "filer down");
+      },
+      std::chrono::seconds(60));
   auto r = locs.find(7);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, EHOSTUNREACH);

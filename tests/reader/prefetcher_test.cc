@@ -29,10 +29,11 @@ class PatternReader : public transport::VolumeReader {
 
 struct Fixture : ::testing::Test {
   PatternReader transport;
-  filer::VolumeLocations locations{[](const std::vector<uint32_t>& vids) -> Result<std::map<uint32_t, std::vector<std::string>>> {
-                                     return std::map<uint32_t, std::vector<std::string>>{{vids[0], {"vs:1"}}};
-                                   },
-                                   std::chrono::seconds(60)};
+  filer::VolumeLocations locations{
+      [](const std::vector<uint32_t>& vids) -> Result<std::map<uint32_t, std::vector<std::string>>> {
+        return std::map<uint32_t, std::vector<std::string>>{{vids[0], {"vs:1"}}};
+      },
+      std::chrono::seconds(60)};
   ChunkCache cache{0};
   ChunkFetcher fetcher{transport, locations, cache};
 

@@ -98,8 +98,15 @@ TEST(AgentMap, ParseAndExplicitEntriesWin) {
   EXPECT_FALSE(AgentMap::parse("vs=noport").ok());
   int connects = 0, kv_calls = 0;
   AgentMap map(
-      *parsed, [&](const std::string&) -> Result<std::string> { ++kv_calls; return std::string("x:1"); },
-      [&](const std::string&) -> std::shared_ptr<VolumeReader> { ++connects; return std::make_shared<FakeReader>('a'); });
+      *parsed,
+      [&](const std::string&) -> Result<std::string> {
+        ++kv_calls;
+        return std::string("x:1");
+      },
+      [&](const std::string&) -> std::shared_ptr<VolumeReader> {
+        ++connects;
+        return std::make_shared<FakeReader>('a');
+      });
   EXPECT_TRUE(map.agent_for("vs1:8080"));
   EXPECT_TRUE(map.agent_for("vs1:8080"));
   EXPECT_FALSE(map.agent_for("vs3:8080"));
@@ -110,7 +117,8 @@ TEST(AgentMap, ParseAndExplicitEntriesWin) {
 TEST(AgentMap, DiscoveryThroughKvIsCached) {
   int kv_calls = 0;
   AgentMap map(
-      {}, [&](const std::string& key) -> Result<std::string> {
+      {},
+      [&](const std::string& key) -> Result<std::string> {
         ++kv_calls;
         return key == std::string(kAgentKeyPrefix) + "vs1:8080" ? std::string("127.0.0.1:9000") : std::string();
       },

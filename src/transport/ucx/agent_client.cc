@@ -1,7 +1,5 @@
 #include "transport/ucx/agent_client.h"
 
-#include "codec/codec.h"
-
 #include <poll.h>
 
 #include <array>
@@ -10,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codec/codec.h"
 #include "transport/ucx/ucx_util.h"
 
 namespace seaweed::transport::ucx {
@@ -456,6 +455,5 @@ std::string AgentVolumeReader::describe_transport() {
   std::lock_guard lock(mu_);
   return idle_.empty() ? std::string() : idle_.back()->describe();
 }
-
 
 }  // namespace seaweed::transport::ucx
