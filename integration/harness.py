@@ -916,6 +916,44 @@ class Cluster:
             return good
         self._poll(deadline, "filer write+read path", ok)
 
+    # -- restarting the `weed server` process (same argv: same ports, data dir and filer store)
+    def stop_server(self, timeout: float = 30.0) -> int | None:
+        """Stops the `weed server` process (SIGTERM; SIGKILL after `timeout`) and keeps everything
+        needed to start it again with start_server(). Returns its exit code."""
+        p = self.server
+        if p is None:
+            raise HarnessError("no weed server process to stop")
+        rc = p.stop(signal.SIGTERM, timeout=timeout)
+        with contextlib.suppress(ValueError):
+            self.procs.remove(p)
+        own = [self.master_port, self.volume_ports[0], self.filer_port]
+        _remove_weed_sockets(own + [q + 10000 for q in own])
+        return rc
+
+    def start_server(self, timeout: float | None = None) -> None:
+        """Starts `weed server` again with the argv of the stopped one and waits until the master,
+        the volume servers, the filer and the write path answer."""
+        if self.server is not None and self.server.alive():
+            raise HarnessError("weed server is still running")
+        argv = self.server.argv
+        self.server = Proc("weed-server", argv, self.dir / "weed-server.log", cwd=str(self.dir))
+        self.procs.insert(0, self.server)
+        deadline = time.monotonic() + (timeout or self.start_timeout)
+        try:
+            self._wait_master(deadline, expect_nodes=len(self.volume_ports))
+            for i in range(len(self.volume_ports)):
+                self._wait_http(self.volume_url(i) + "/status", deadline, "volume server")
+            self._wait_http(self.filer_url + "/?pretty=y", deadline, "filer")
+            self._wait_write_path(deadline)
+        except BaseException:
+            print(self.logs_tail(), file=sys.stderr)
+            raise
+
+    def restart(self, stop_timeout: float = 30.0) -> None:
+        """stop_server() + start_server(): the same process argv on the same ports and data dir."""
+        self.stop_server(stop_timeout)
+        self.start_server()
+
     # -- extra processes (agent, more volume servers, ...)
     def spawn(self, name: str, argv: list, env: dict | None = None, cwd: str | None = None) -> Proc:
         """Starts an extra process that lives as long as the cluster; log in <dir>/<name>.log."""

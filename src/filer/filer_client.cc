@@ -62,6 +62,11 @@ Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& ad
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);  // the filer sends GOAWAY to clients pinging more often than 20 s
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
+  // cut off for tens of seconds. Retry at most every 2 s.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   auto channel = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
   std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
 

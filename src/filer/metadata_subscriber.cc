@@ -18,6 +18,11 @@ MetadataSubscriber::MetadataSubscriber(const FilerAddress& address, std::string 
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
+  // cut off for tens of seconds. Retry at most every 2 s.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   // Its own channel: a long-lived stream should not share fate (or flow control) with lookups.
   args.SetInt("seaweed.channel.purpose", 1);
   channel_ = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
@@ -56,11 +61,12 @@ void MetadataSubscriber::run() {
       // reads keep working. Once it answers, events in the gap may be lost: drop the caches.
       grpc::ClientContext probe;
       probe.set_deadline(std::chrono::system_clock::now() + 2s);
+      probe.set_wait_for_ready(true);  // ride the channel's own reconnect instead of failing fast
       filer_pb::GetFilerConfigurationRequest req;
       filer_pb::GetFilerConfigurationResponse resp;
       if (!stub_->GetFilerConfiguration(&probe, req, &resp).ok()) {
         if (!wait(backoff)) return;
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
         continue;
       }
       reconnects_++;

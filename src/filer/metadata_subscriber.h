@@ -1,6 +1,6 @@
 // Keeps a gRPC SubscribeMetadata stream open on the mount's path prefix and hands every event to
 // the mount. Reconnects with backoff after the filer goes away and resumes from the last applied
-// ts_ns; since events in the gap may be lost (a filer restart loses its in-memory log), every
+// ts_ns (probing the filer at most every second); since events in the gap may be lost (a filer restart loses its in-memory log), every
 // reconnect also asks the mount to drop its caches, so nothing stale survives a gap.
 #pragma once
 
