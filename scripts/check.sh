@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's own checks beyond the tests: formatting, and the unit tests under
+# ASan+UBSan and under TSan (separate build trees: build-asan, build-tsan).
+#   scripts/check.sh            all
+#   scripts/check.sh format     only clang-format
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+
+if [ "$what" = all ] || [ "$what" = format ]; then
+  mapfile -t files < <(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.c')
+  clang-format --dry-run --Werror "${files[@]}"
+  echo "check: clang-format ok (${#files[@]} files)"
+fi
+
+sanitized() {  # name, cmake sanitizer value, extra env for the tests
+  local dir=build-$1
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEAWEED_SANITIZE="$2" >/dev/null
+  cmake --build "$dir" -j2
+  # UCX's memory hooks and TSan's interceptors do not mix; the tests need neither.
+  env $3 ctest --test-dir "$dir" -L unit --output-on-failure
+  echo "check: unit tests clean under $1"
+}
+if [ "$what" = all ] || [ "$what" = asan ]; then
+  sanitized asan address "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+fi
+if [ "$what" = all ] || [ "$what" = tsan ]; then
+  sanitized tsan thread "TSAN_OPTIONS=halt_on_error=1 UCX_MEM_MMAP_HOOK_MODE=none UCX_MEM_MALLOC_HOOKS=no"
+fi
