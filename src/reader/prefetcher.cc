@@ -143,8 +143,10 @@ Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
       const bool behind = block_end + slack <= offset;
       const bool far = !sequential && (block_end <= offset || it->first >= end);
       if (behind || far) {
-        std::lock_guard b(it->second->mu);
-        it->second->abandoned = true;
+        {
+          std::lock_guard b(it->second->mu);  // released before erase may destroy the block
+          it->second->abandoned = true;
+        }
         it = blocks_.erase(it);
       } else {
         ++it;

@@ -125,7 +125,7 @@ class AgentFixture : public ::testing::Test {
 
   AgentClientOptions client_options() {
     AgentClientOptions o;
-    o.timeout_ms = 3000;
+    o.timeout_ms = 15000;  // generous: sanitizer builds on 2 loaded cores are slow
     o.max_in_flight = 4;
     return o;
   }
@@ -208,6 +208,8 @@ TEST_F(AgentFixture, ErrorStatusesMapToErrno) {
 TEST_F(AgentFixture, ConcurrentReaders) {
   AgentVolumeReader r(address_, client_options());
   std::atomic<int> failures{0};
+  std::mutex first_mu;
+  std::string first_error;
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -218,12 +220,16 @@ TEST_F(AgentFixture, ConcurrentReaders) {
         const size_t len = 1 + rng() % b.size();
         auto n = r.read_range(loc(3, 2, 0x1002), off, std::span<char>(b.data(), len));
         const size_t expect = std::min(len, large_.size() - off);
-        if (!n.ok() || *n != expect || std::memcmp(b.data(), large_.data() + off, expect) != 0) ++failures;
+        if (!n.ok() || *n != expect || std::memcmp(b.data(), large_.data() + off, expect) != 0) {
+          ++failures;
+          std::lock_guard lock(first_mu);
+          if (first_error.empty()) first_error = n.ok() ? "wrong bytes" : n.error().message;
+        }
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << "first failure: " << first_error;
 }
 
 TEST_F(AgentFixture, NothingListeningFailsFast) {
