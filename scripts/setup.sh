@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev
-  python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio
+  python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio clang-format
 )
 
 missing=()
