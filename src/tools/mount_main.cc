@@ -29,10 +29,11 @@ constexpr char kSynopsis[] = "-filer=HOST:PORT[.GRPCPORT] [-filer.path=/] [flags
 
 // The UCX client of one agent; it connects lazily, on the first read.
 std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(const std::string& address, int64_t timeout_ms,
-                                                                int64_t max_in_flight) {
+                                                                int64_t max_in_flight, int64_t busy_poll_us) {
   seaweed::transport::ucx::AgentClientOptions options;
   options.timeout_ms = static_cast<int>(timeout_ms);
   options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, max_in_flight));
+  options.busy_poll_us = static_cast<int>(std::max<int64_t>(0, busy_poll_us));
   spdlog::info("reading through RDMA agent {}", address);
   return std::make_shared<seaweed::transport::ucx::AgentVolumeReader>(address, options);
 }
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
   bool subscribe = true;
+  int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer, "filer address HOST:PORT (gRPC at PORT+10000) or HOST:PORT.GRPCPORT");
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
   flags.add_bool("rdma.fallback", &rdma_fallback, "on any agent failure read the same bytes over HTTP");
   flags.add_int("rdma.maxConcurrent", &rdma_max_concurrent, "requests in flight per agent connection");
   flags.add_int("rdma.timeoutMs", &rdma_timeout_ms, "timeout of one agent request");
+  flags.add_int("rdma.busyPollUs", &rdma_busy_poll_us, "microseconds to spin on the UCX worker before sleeping");
   flags.add_string("rdma.sidecar", &rdma_sidecar,
                    "accepted for compatibility with weed mount; agents are found via -rdma.agents or the filer");
   flags.add_int("metricsPort", &metrics_port, "serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: off)");
@@ -139,7 +142,8 @@ int main(int argc, char** argv) {
   seaweed::filer::FilerClient& filer_client = **filer;
   seaweed::transport::AgentMap agents(
       std::move(explicit_agents.value()), [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
-      [&](const std::string& address) { return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent); });
+      [&](const std::string& address) { return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent, rdma_busy_poll_us);
+      });
   seaweed::transport::FallbackOptions fallback_options;
   fallback_options.fallback = rdma_fallback;
   seaweed::transport::FallbackVolumeReader transport(
