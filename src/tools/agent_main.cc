@@ -347,6 +347,10 @@ int run_agent(int argc, char** argv) {
     return usage_error(flags, synopsis, s.error().message);
   const sigset_t shutdown_signals = block_shutdown_signals();
   std::signal(SIGPIPE, SIG_IGN);  // a client vanishing mid-reply must not kill the agent
+  // Mounts key agents by "host:port" as the filer spells volume servers; accept a URL too.
+  for (const char* scheme : {"http://", "https://"})
+    if (volume_server.rfind(scheme, 0) == 0) volume_server = volume_server.substr(std::string(scheme).size());
+  while (!volume_server.empty() && volume_server.back() == '/') volume_server.pop_back();
   if (!filer.empty() && volume_server.empty())
     return usage_error(flags, synopsis, "-filer needs -volumeServer (the key mounts look the agent up by)");
 

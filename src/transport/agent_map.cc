@@ -13,6 +13,16 @@ AgentMap::AgentMap(std::map<std::string, std::string> explicit_agents, KvGet kv_
       connect_(std::move(connect)),
       refresh_(refresh) {}
 
+namespace {
+// Volume servers are keyed "host:port" as the filer's LookupVolume spells them; accept URLs too.
+std::string strip_scheme(std::string s) {
+  for (const char* scheme : {"http://", "https://", "ucx://"})
+    if (s.rfind(scheme, 0) == 0) s = s.substr(std::string(scheme).size());
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+}  // namespace
+
 Result<std::map<std::string, std::string>> AgentMap::parse(const std::string& text) {
   std::map<std::string, std::string> out;
   std::stringstream ss(text);
@@ -20,9 +30,12 @@ Result<std::map<std::string, std::string>> AgentMap::parse(const std::string& te
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size() || item.find(':', eq) == std::string::npos)
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
       return make_error(EINVAL, "bad -rdma.agents entry \"" + item + "\": want VOLUMESERVER=AGENTHOST:PORT");
-    out[item.substr(0, eq)] = item.substr(eq + 1);
+    const std::string server = strip_scheme(item.substr(0, eq)), agent = strip_scheme(item.substr(eq + 1));
+    if (server.find(':') == std::string::npos || agent.find(':') == std::string::npos)
+      return make_error(EINVAL, "bad -rdma.agents entry \"" + item + "\": want VOLUMESERVER=AGENTHOST:PORT");
+    out[server] = agent;
   }
   return out;
 }

@@ -28,12 +28,15 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_timeout_(fallbacks("timeout")),
       fallback_down_(fallbacks("agent_down")) {}
 
-std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocator& loc, std::string& server) {
+std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocator& loc, std::string& server,
+                                                               bool& any_agent) {
   const auto now = std::chrono::steady_clock::now();
   bool any_down = false;
+  any_agent = false;
   for (const auto& url : loc.urls) {
     auto agent = agent_for_(url);
     if (!agent) continue;
+    any_agent = true;
     {
       std::lock_guard lock(mu_);
       auto it = health_.find(url);
@@ -52,6 +55,9 @@ std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocat
 void FallbackVolumeReader::mark_down(const std::string& server, const Error& why) {
   std::lock_guard lock(mu_);
   auto& h = health_[server];
+  // One outage raises the backoff once: the other requests that were in flight when the agent
+  // went away fail too, and must not double it again.
+  if (h.down_until > std::chrono::steady_clock::now()) return;
   h.backoff = h.backoff.count() == 0 ? options_.initial_backoff : std::min(options_.max_backoff, h.backoff * 2);
   h.down_until = std::chrono::steady_clock::now() + h.backoff;
   spdlog::debug("agent for {} marked down for {} ms: {}", server, h.backoff.count(), why.message);
@@ -70,7 +76,8 @@ template <class T, class AgentCall, class HttpCall>
 Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call,
                                     uint64_t (*bytes)(const T&)) {
   std::string server;
-  if (auto agent = pick_agent(loc, server)) {
+  bool any_agent = false;
+  if (auto agent = pick_agent(loc, server, any_agent)) {
     Result<T> r = agent_call(*agent);
     if (r.ok()) {
       mark_up(server);
@@ -87,6 +94,8 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
       mark_down(server, e);
     }
     if (!options_.fallback) return e.context("agent read of " + loc.fid_text + " (fallback disabled)");
+  } else if (any_agent && !options_.fallback) {
+    return make_error(EIO, "agent for " + loc.fid_text + " is down and fallback is disabled");
   }
   Result<T> r = http_call();
   if (r.ok()) http_bytes_.add(bytes(*r));

@@ -38,7 +38,8 @@ class FallbackVolumeReader : public VolumeReader {
     std::chrono::milliseconds backoff{0};
   };
   // The agent to try for this needle (first replica with a healthy agent), with its server URL.
-  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server);
+  // any_agent tells whether some replica has an agent at all (healthy or backing off).
+  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server, bool& any_agent);
   void mark_down(const std::string& server, const Error& why);
   void mark_up(const std::string& server);
 

@@ -84,6 +84,31 @@ TEST_F(Fixture, NoFallbackSurfacesTheAgentError) {
   EXPECT_EQ(http.calls, 0);
 }
 
+TEST_F(Fixture, NoFallbackAlsoWhileTheAgentBacksOff) {
+  FallbackVolumeReader r(http, lookup, {false, std::chrono::milliseconds(60000), std::chrono::milliseconds(60000)});
+  agent->error = make_error(ECONNRESET, "peer gone");
+  char buf[4];
+  ASSERT_FALSE(r.read_range(loc(), 0, buf).ok());
+  auto second = r.read_range(loc(), 0, buf);  // agent skipped (backing off): still no HTTP
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, EIO);
+  EXPECT_EQ(http.calls, 0);
+}
+
+TEST_F(Fixture, OneOutageRaisesTheBackoffOnce) {
+  // Many in-flight requests failing together must not push the backoff to its ceiling.
+  FallbackVolumeReader r(http, lookup, {true, std::chrono::milliseconds(30), std::chrono::milliseconds(60000)});
+  agent->error = make_error(ECONNRESET, "peer gone");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  agent->error.reset();
+  // After the first backoff (30 ms) the agent is tried again and serves.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (agent->calls < 2 && std::chrono::steady_clock::now() < deadline) ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(agent->calls, 2);
+  EXPECT_EQ(buf[0], 'r');
+}
+
 TEST_F(Fixture, NoAgentMeansHttp) {
   FallbackVolumeReader r(http, [](const std::string&) { return nullptr; }, {});
   ASSERT_TRUE(r.read_whole(loc()).ok());
@@ -91,7 +116,7 @@ TEST_F(Fixture, NoAgentMeansHttp) {
 }
 
 TEST(AgentMap, ParseAndExplicitEntriesWin) {
-  auto parsed = AgentMap::parse("vs1:8080=127.0.0.1:9000,vs2:8080=127.0.0.1:9001");
+  auto parsed = AgentMap::parse("vs1:8080=127.0.0.1:9000,http://vs2:8080=127.0.0.1:9001");
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->at("vs2:8080"), "127.0.0.1:9001");
   EXPECT_FALSE(AgentMap::parse("nonsense").ok());
