@@ -47,6 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+# gRPC's fork support runs handlers in every forked child; with preexec_fn in between fork and
+# exec that can abort the child ("epoll_wait error: Bad file descriptor") before it becomes the
+# agent or the mount. The harness never uses gRPC in a child, so it is off (must precede import).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 REPO = Path(__file__).resolve().parent.parent
 WEED_BIN = os.environ.get("WEED_BIN") or str(REPO / ".venv" / "bin" / "weed")
 MOUNT_BIN = os.environ.get("SEAWEED_MOUNT_BIN") or str(REPO / "build" / "bin" / "seaweed-rdma-mount")

@@ -1,7 +1,7 @@
 // Keeps a gRPC SubscribeMetadata stream open on the mount's path prefix and hands every event to
-// the mount. Reconnects with backoff after the filer goes away and resumes from the last applied
-// ts_ns (probing the filer at most every second); since events in the gap may be lost (a filer restart loses its in-memory log), every
-// reconnect also asks the mount to drop its caches, so nothing stale survives a gap.
+// the mount. Reconnects with backoff after the filer goes away (probing it at most every second)
+// and resumes from the last applied ts_ns; since events in the gap may be lost (a filer restart
+// loses its in-memory log), every reconnect also asks the mount to drop its caches.
 #pragma once
 
 #include <atomic>

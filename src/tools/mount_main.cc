@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
   seaweed::filer::FilerClient& filer_client = **filer;
   seaweed::transport::AgentMap agents(
       std::move(explicit_agents.value()), [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
-      [&](const std::string& address) { return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent, rdma_busy_poll_us);
+      [&](const std::string& address) {
+        return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent, rdma_busy_poll_us);
       });
   seaweed::transport::FallbackOptions fallback_options;
   fallback_options.fallback = rdma_fallback;
