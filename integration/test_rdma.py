@@ -525,11 +525,9 @@ def test_sidecar_api_as_upstream_mount_calls_it(cluster, agent, sidecar_files):
                        f"; /stats counters: " + ", ".join(f"{k}={v}" for k, v in stats["counters"].items()
                                                            if "sidecar" in k))
     assert ok == requests, f"agent counted {ok} ok sidecar reads for {requests} requests: {after}"
-    if rdma_used != {"true"}:
-        # upstream tryRDMARead: `if !isRDMA { return error("RDMA not available for chunk") }` -> the
-        # mount drops these bytes and reads the chunk again over HTTP (correct, but no gain).
-        STATS.notes.append("sidecar API: X-RDMA-Used is not \"true\": upstream weed mount (rdma_client.go "
-                           "readNeedleSidecarTo/tryRDMARead) would discard the body and re-read over HTTP")
+    # upstream tryRDMARead uses a sidecar body only when X-RDMA-Used is "true"; anything else makes
+    # it discard the bytes and read the chunk again over HTTP.
+    assert rdma_used == {"true"}, f"X-RDMA-Used values {rdma_used}"
 
 
 def test_upstream_weed_mount_through_sidecar(cluster, agent, sidecar_files, tmp_path):

