@@ -17,9 +17,8 @@
 #ifndef FUSE_USE_VERSION
 #define FUSE_USE_VERSION 312
 #endif
-#include <fuse3/fuse_lowlevel.h>
-
 #include <fcntl.h>
+#include <fuse3/fuse_lowlevel.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -69,10 +68,22 @@ uint64_t parse_size(const std::string& s) {
   uint64_t mul = 1;
   if (end && *end) {
     switch (*end) {
-      case 'k': case 'K': mul = 1ull << 10; break;
-      case 'm': case 'M': mul = 1ull << 20; break;
-      case 'g': case 'G': mul = 1ull << 30; break;
-      case 't': case 'T': mul = 1ull << 40; break;
+      case 'k':
+      case 'K':
+        mul = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        mul = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        mul = 1ull << 30;
+        break;
+      case 't':
+      case 'T':
+        mul = 1ull << 40;
+        break;
       default:
         std::fprintf(stderr, "nullfs: bad size '%s'\n", s.c_str());
         std::exit(2);
@@ -284,15 +295,13 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plu
         z.attr = e.attr;
         e = z;
       }
-      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, c.name.c_str(), &e,
-                                    static_cast<off_t>(k + 1));
+      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, c.name.c_str(), &e, static_cast<off_t>(k + 1));
     } else {
       struct stat st;
       std::memset(&st, 0, sizeof st);
       st.st_ino = c.ino;
       fill_stat(c.ino, &st);
-      need = fuse_add_direntry(req, buf.data() + used, size - used, c.name.c_str(), &st,
-                               static_cast<off_t>(k + 1));
+      need = fuse_add_direntry(req, buf.data() + used, size - used, c.name.c_str(), &st, static_cast<off_t>(k + 1));
     }
     if (need > size - used) break;
     used += need;
@@ -320,8 +329,8 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 void raise_readahead(const std::string& mp, long kb) {
   struct stat st;
   if (kb <= 0 || ::stat(mp.c_str(), &st) != 0) return;
-  const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
-                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  const std::string path =
+      "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
   std::ofstream out(path);
   out << kb;
   if (!out) std::fprintf(stderr, "nullfs: could not set %s\n", path.c_str());
@@ -400,7 +409,8 @@ int main(int argc, char** argv) {
   ops.releasedir = op_releasedir;
   ops.statfs = op_statfs;
 
-  std::vector<std::string> words = {"seaweed-nullfs", "-o", "fsname=seaweed-nullfs,subtype=nullfs,ro,default_permissions"};
+  std::vector<std::string> words = {"seaweed-nullfs", "-o",
+                                    "fsname=seaweed-nullfs,subtype=nullfs,ro,default_permissions"};
   if (g_cfg.debug) words.emplace_back("-d");
   std::vector<char*> fargv;
   for (auto& w : words) fargv.push_back(w.data());

@@ -29,7 +29,7 @@ struct worker {
   double seconds;
   uint64_t seed;
   int flags;
-  double *lat;  /* microseconds */
+  double *lat; /* microseconds */
   uint64_t n;
   uint64_t errors, short_reads;
   int open_errno;
@@ -108,37 +108,69 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "-b") && v) { block = strtoull(v, NULL, 10); ++i; }
-    else if (!strcmp(a, "-n") && v) { max_ops = strtoull(v, NULL, 10); ++i; }
-    else if (!strcmp(a, "-t") && v) { seconds = atof(v); ++i; }
-    else if (!strcmp(a, "-j") && v) { threads = atoi(v); ++i; }
-    else if (!strcmp(a, "-s") && v) { seed = strtoull(v, NULL, 10); ++i; }
-    else if (!strcmp(a, "--range") && v) { range = strtoull(v, NULL, 10); ++i; }
-    else if (!strcmp(a, "--buffered")) flags = 0;
-    else if (a[0] == '-') { fprintf(stderr, "randread: unknown option %s\n", a); return 2; }
-    else path = a;
+    if (!strcmp(a, "-b") && v) {
+      block = strtoull(v, NULL, 10);
+      ++i;
+    } else if (!strcmp(a, "-n") && v) {
+      max_ops = strtoull(v, NULL, 10);
+      ++i;
+    } else if (!strcmp(a, "-t") && v) {
+      seconds = atof(v);
+      ++i;
+    } else if (!strcmp(a, "-j") && v) {
+      threads = atoi(v);
+      ++i;
+    } else if (!strcmp(a, "-s") && v) {
+      seed = strtoull(v, NULL, 10);
+      ++i;
+    } else if (!strcmp(a, "--range") && v) {
+      range = strtoull(v, NULL, 10);
+      ++i;
+    } else if (!strcmp(a, "--buffered"))
+      flags = 0;
+    else if (a[0] == '-') {
+      fprintf(stderr, "randread: unknown option %s\n", a);
+      return 2;
+    } else
+      path = a;
   }
   if (!path || block == 0 || threads < 1) {
-    fprintf(stderr, "usage: seaweed-randread FILE [-b BLOCK] [-n OPS] [-t SECONDS] [-j THREADS] [-s SEED] "
-                    "[--buffered] [--range BYTES]\n");
+    fprintf(stderr,
+            "usage: seaweed-randread FILE [-b BLOCK] [-n OPS] [-t SECONDS] [-j THREADS] [-s SEED] "
+            "[--buffered] [--range BYTES]\n");
     return 2;
   }
   if (max_ops == 0 && seconds <= 0) max_ops = 10000;
   struct stat st;
-  if (stat(path, &st) != 0) { perror(path); return 1; }
+  if (stat(path, &st) != 0) {
+    perror(path);
+    return 1;
+  }
   if (range == 0 || range > (uint64_t)st.st_size) range = (uint64_t)st.st_size;
   const uint64_t nblocks = range / block;
-  if (nblocks == 0) { fprintf(stderr, "randread: file smaller than one block\n"); return 1; }
+  if (nblocks == 0) {
+    fprintf(stderr, "randread: file smaller than one block\n");
+    return 1;
+  }
   /* capacity: explicit op count, or a generous bound for time-based runs (1M ops/s) */
   const uint64_t cap = max_ops ? max_ops : (uint64_t)(seconds * 1e6) + 1024;
   if (!max_ops) max_ops = cap;
 
   struct worker *ws = calloc((size_t)threads, sizeof *ws);
   for (int t = 0; t < threads; ++t) {
-    ws[t] = (struct worker){.id = t, .path = path, .block = block, .nblocks = nblocks, .max_ops = max_ops,
-                            .seconds = seconds, .seed = seed, .flags = flags};
+    ws[t] = (struct worker){.id = t,
+                            .path = path,
+                            .block = block,
+                            .nblocks = nblocks,
+                            .max_ops = max_ops,
+                            .seconds = seconds,
+                            .seed = seed,
+                            .flags = flags};
     ws[t].lat = malloc(cap * sizeof(double));
-    if (!ws[t].lat) { fprintf(stderr, "randread: out of memory\n"); return 1; }
+    if (!ws[t].lat) {
+      fprintf(stderr, "randread: out of memory\n");
+      return 1;
+    }
   }
   const double start = now_s();
   for (int t = 0; t < threads; ++t) pthread_create(&ws[t].tid, NULL, run, &ws[t]);
@@ -159,14 +191,18 @@ int main(int argc, char **argv) {
   uint64_t k = 0;
   double sum = 0;
   for (int t = 0; t < threads; ++t)
-    for (uint64_t i = 0; i < ws[t].n; ++i) { all[k++] = ws[t].lat[i]; sum += ws[t].lat[i]; }
+    for (uint64_t i = 0; i < ws[t].n; ++i) {
+      all[k++] = ws[t].lat[i];
+      sum += ws[t].lat[i];
+    }
   qsort(all, total, sizeof(double), cmp_double);
-  printf("{\"file\":\"%s\",\"block\":%zu,\"threads\":%d,\"direct\":%s,\"ops\":%llu,\"seconds\":%.6f,"
-         "\"iops\":%.1f,\"mean_us\":%.3f,\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,"
-         "\"max_us\":%.3f,\"errors\":%llu,\"short_reads\":%llu}\n",
-         path, block, threads, flags ? "true" : "false", (unsigned long long)total, elapsed,
-         elapsed > 0 ? (double)total / elapsed : 0.0, total ? sum / (double)total : 0.0, pct(all, total, 50),
-         pct(all, total, 90), pct(all, total, 99), pct(all, total, 99.9), total ? all[total - 1] : 0.0,
-         (unsigned long long)errors, (unsigned long long)shorts);
+  printf(
+      "{\"file\":\"%s\",\"block\":%zu,\"threads\":%d,\"direct\":%s,\"ops\":%llu,\"seconds\":%.6f,"
+      "\"iops\":%.1f,\"mean_us\":%.3f,\"p50_us\":%.3f,\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,"
+      "\"max_us\":%.3f,\"errors\":%llu,\"short_reads\":%llu}\n",
+      path, block, threads, flags ? "true" : "false", (unsigned long long)total, elapsed,
+      elapsed > 0 ? (double)total / elapsed : 0.0, total ? sum / (double)total : 0.0, pct(all, total, 50),
+      pct(all, total, 90), pct(all, total, 99), pct(all, total, 99.9), total ? all[total - 1] : 0.0,
+      (unsigned long long)errors, (unsigned long long)shorts);
   return errors && total == 0 ? 1 : 0;
 }
