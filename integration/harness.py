@@ -770,31 +770,32 @@ class Cluster:
         self._ports: list[int] = []
         self._grpc: FilerGrpc | None = None
         self._cleanup_fn = None
+        self.host = "127.0.0.1"  # where the servers listen; a subclass may bind elsewhere
 
     # -- addresses
     @property
     def filer_addr(self) -> str:
         """host:httpPort, what -filer= takes (gRPC is +10000)."""
-        return f"127.0.0.1:{self.filer_port}"
+        return f"{self.host}:{self.filer_port}"
 
     @property
     def filer_grpc_addr(self) -> str:
-        return f"127.0.0.1:{self.filer_port + 10000}"
+        return f"{self.host}:{self.filer_port + 10000}"
 
     @property
     def filer_url(self) -> str:
-        return f"http://127.0.0.1:{self.filer_port}"
+        return f"http://{self.host}:{self.filer_port}"
 
     @property
     def master_url(self) -> str:
-        return f"http://127.0.0.1:{self.master_port}"
+        return f"http://{self.host}:{self.master_port}"
 
     @property
     def master_addr(self) -> str:
-        return f"127.0.0.1:{self.master_port}"
+        return f"{self.host}:{self.master_port}"
 
     def volume_url(self, i: int = 0) -> str:
-        return f"http://127.0.0.1:{self.volume_ports[i]}"
+        return f"http://{self.host}:{self.volume_ports[i]}"
 
     # -- lifecycle
     def __enter__(self) -> "Cluster":

@@ -154,29 +154,6 @@ class NetnsCluster(Cluster):
         self.link = link
         self.host = link.ns_ip
 
-    @property
-    def filer_addr(self) -> str:
-        return f"{self.host}:{self.filer_port}"
-
-    @property
-    def filer_grpc_addr(self) -> str:
-        return f"{self.host}:{self.filer_port + 10000}"
-
-    @property
-    def filer_url(self) -> str:
-        return f"http://{self.host}:{self.filer_port}"
-
-    @property
-    def master_url(self) -> str:
-        return f"http://{self.host}:{self.master_port}"
-
-    @property
-    def master_addr(self) -> str:
-        return f"{self.host}:{self.master_port}"
-
-    def volume_url(self, i: int = 0) -> str:
-        return f"http://{self.host}:{self.volume_ports[i]}"
-
     def start(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + self.name + "-"))
         (self.dir / "logs").mkdir()
