@@ -1,5 +1,7 @@
 #include "filer/filer_address.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <charconv>
 
 namespace seaweed::filer {
@@ -36,6 +38,22 @@ Result<FilerAddress> FilerAddress::parse(const std::string& text) {
     a.grpc_port = static_cast<uint16_t>(a.http_port + 10000);
   }
   return a;
+}
+
+std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(1 << 30);  // entries with thousands of chunks exceed the 4 MiB default
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);  // the filer sends GOAWAY to clients pinging more often than 20 s
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
+  // cut off for tens of seconds. Retry at most every 2 s.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  if (purpose > 0) args.SetInt("seaweed.channel.purpose", purpose);
+  return grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace seaweed::filer

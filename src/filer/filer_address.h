@@ -2,9 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/result.h"
+
+namespace grpc {
+class Channel;
+}
 
 namespace seaweed::filer {
 
@@ -18,5 +23,10 @@ struct FilerAddress {
 
   static Result<FilerAddress> parse(const std::string& text);
 };
+
+// A gRPC channel to the filer with the settings every caller needs: large receive limit,
+// keepalive the filer tolerates, and a bounded reconnect backoff. `purpose` > 0 gives a separate
+// connection (gRPC shares connections between channels with identical arguments).
+std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose = 0);
 
 }  // namespace seaweed::filer

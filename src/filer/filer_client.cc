@@ -56,18 +56,7 @@ std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseco
 }
 
 Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& address, FilerClientOptions options) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(1 << 30);  // entries with thousands of chunks exceed the 4 MiB default
-  args.SetMaxSendMessageSize(64 << 20);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);  // the filer sends GOAWAY to clients pinging more often than 20 s
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
-  // cut off for tens of seconds. Retry at most every 2 s.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  auto channel = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
+  auto channel = make_filer_channel(address);
   std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
 
   auto ctx = client->context(options.connect_timeout, "GetFilerConfiguration");

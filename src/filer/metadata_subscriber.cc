@@ -13,19 +13,8 @@ MetadataSubscriber::MetadataSubscriber(const FilerAddress& address, std::string 
       signature_(signature),
       on_event_(std::move(on_event)),
       on_gap_(std::move(on_gap)) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(1 << 30);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
-  // cut off for tens of seconds. Retry at most every 2 s.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  // Its own channel: a long-lived stream should not share fate (or flow control) with lookups.
-  args.SetInt("seaweed.channel.purpose", 1);
-  channel_ = grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
+  // Its own connection: a long-lived stream should not share fate (or flow control) with lookups.
+  channel_ = make_filer_channel(address, /*purpose=*/1);
   stub_ = filer_pb::SeaweedFiler::NewStub(channel_);
 }
 

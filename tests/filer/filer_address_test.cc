@@ -31,7 +31,9 @@ TEST(FilerAddress, Errors) {
   for (const char* bad : {"", "nohost", ":8888", "h:", "h:0", "h:70000", "h:abc", "h:8888.x", "a:1,b:2", "h:60000"}) {
     auto a = FilerAddress::parse(bad);
     EXPECT_FALSE(a.ok()) << bad;
-    if (!a.ok()) EXPECT_EQ(a.error().code, EINVAL) << bad;
+    if (!a.ok()) {
+      EXPECT_EQ(a.error().code, EINVAL) << bad;
+    }
   }
 }
 
