@@ -196,6 +196,17 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
 }
 
 Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> dst) {
+  reader::ReadPieces pieces;
+  if (auto st = read_pieces(fh, offset, dst, pieces); !st.ok()) return st.error();
+  size_t pos = 0;
+  for (const iovec& v : pieces.iov) {
+    if (v.iov_base != dst.data() + pos) std::memcpy(dst.data() + pos, v.iov_base, v.iov_len);
+    pos += v.iov_len;
+  }
+  return pieces.bytes;
+}
+
+Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out) {
   std::shared_ptr<OpenFile> file;
   {
     std::lock_guard lock(handles_mu_);
@@ -204,16 +215,17 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> ds
     file = it->second;
   }
   if (file->is_inline) {
-    if (offset >= file->content.size()) return size_t{0};
-    const size_t n = std::min<size_t>(dst.size(), file->content.size() - offset);
-    std::memcpy(dst.data(), file->content.data() + offset, n);
-    return n;
+    if (offset >= file->content.size()) return {};
+    const size_t n = std::min<size_t>(scratch.size(), file->content.size() - offset);
+    out.add(file->content.data() + offset, n);
+    out.pins.push_back(file);
+    return {};
   }
-  auto n = file->stream->read(offset, dst);
+  auto st = file->stream->read_pieces(offset, scratch, out);
   // Whatever failed underneath (no location, timeouts, bad data), the application sees EIO for
   // this read only; the cause stays in the message.
-  if (!n.ok()) return Error{EIO, file->path + " at " + std::to_string(offset) + ": " + n.error().message};
-  return n;
+  if (!st.ok()) return Error{EIO, file->path + " at " + std::to_string(offset) + ": " + st.error().message};
+  return {};
 }
 
 void FileSystem::release(uint64_t fh) {

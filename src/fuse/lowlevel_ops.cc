@@ -92,11 +92,14 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   guarded(req, "read", [&] {
-    thread_local std::vector<char> buffer;  // one per FUSE worker, reused for every read
+    thread_local std::vector<char> buffer;  // one per FUSE worker, for bytes read synchronously
     if (buffer.size() < size) buffer.resize(size);
-    auto r = fs(req).read(fi->fh, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size));
-    if (!r.ok()) return reply_error(req, "read", r.error());
-    fuse_reply_buf(req, buffer.data(), *r);
+    reader::ReadPieces pieces;
+    auto st = fs(req).read_pieces(fi->fh, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size), pieces);
+    if (!st.ok()) return reply_error(req, "read", st.error());
+    // Replies straight from the prefetched blocks (pinned until the reply is written).
+    if (pieces.iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
+    fuse_reply_iov(req, pieces.iov.data(), static_cast<int>(pieces.iov.size()));
   });
 }
 

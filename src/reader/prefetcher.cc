@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "reader/file_reader.h"
+#include "transport/volume_reader.h"
 
 namespace seaweed::reader {
 
@@ -18,6 +19,36 @@ PrefetchPool::~PrefetchPool() {
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(jobs_);
+  }
+  dropped.clear();  // their blocks give their buffers back (takes mu_)
+}
+
+std::unique_ptr<char[]> PrefetchPool::take_buffer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!free_buffers_.empty()) {
+      auto buffer = std::move(free_buffers_.back());
+      free_buffers_.pop_back();
+      return buffer;
+    }
+    ++buffers_allocated_;
+  }
+  return std::make_unique_for_overwrite<char[]>(StreamReader::kBlock);
+}
+
+void PrefetchPool::give_buffer(std::unique_ptr<char[]> buffer) {
+  if (!buffer) return;
+  std::lock_guard lock(mu_);
+  free_buffers_.push_back(std::move(buffer));
+}
+
+size_t PrefetchPool::buffers_allocated() const {
+  std::lock_guard lock(mu_);
+  return buffers_allocated_;
 }
 
 bool PrefetchPool::reserve(size_t bytes) {
@@ -46,6 +77,7 @@ void PrefetchPool::submit(std::function<void()> job) {
 }
 
 void PrefetchPool::worker() {
+  transport::set_background_thread(true);
   for (;;) {
     std::function<void()> job;
     {
@@ -59,14 +91,22 @@ void PrefetchPool::worker() {
   }
 }
 
-// A prefetched block: filled once by a pool thread; readers wait for it. Owns its budget share.
+// A prefetched block: filled once by a pool thread; readers wait for it. Owns its budget share
+// and a recycled buffer.
 struct StreamReader::Block {
-  Block(PrefetchPool* pool, uint64_t start, size_t len) : pool(pool), start(start), data(len) {}
-  ~Block() { pool->release(data.size()); }
+  Block(PrefetchPool* pool, uint64_t start, size_t len)
+      : pool(pool), start(start), len(len), data(pool->take_buffer()) {}
+  ~Block() {
+    pool->give_buffer(std::move(data));
+    pool->release(kBlock);
+  }
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
 
   PrefetchPool* pool;
   uint64_t start;
-  std::vector<char> data;
+  size_t len;
+  std::unique_ptr<char[]> data;
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -98,7 +138,7 @@ void StreamReader::schedule_locked(uint64_t from) {
   for (size_t i = 0; i < window_ && start < size; ++i, start += kBlock) {
     if (blocks_.count(start)) continue;
     const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlock, size - start));
-    if (!pool_->reserve(len)) return;  // budget spent: the reader goes synchronous
+    if (!pool_->reserve(kBlock)) return;  // budget spent: the reader goes synchronous
     auto block = std::make_shared<Block>(pool_, start, len);
     blocks_[start] = block;
     pool_->submit([block, layout = layout_, &fetcher = fetcher_] {
@@ -110,7 +150,7 @@ void StreamReader::schedule_locked(uint64_t from) {
           return;
         }
       }
-      auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data));
+      auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data.get(), block->len));
       std::lock_guard lock(block->mu);
       if (n.ok())
         block->filled = *n;
@@ -124,9 +164,26 @@ void StreamReader::schedule_locked(uint64_t from) {
 
 Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
   if (!pool_ || window_ == 0) return read_file(*layout_, fetcher_, offset, dst);
+  ReadPieces pieces;
+  if (auto st = read_pieces(offset, dst, pieces); !st.ok()) return st.error();
+  size_t pos = 0;
+  for (const iovec& v : pieces.iov) {
+    if (v.iov_base != dst.data() + pos) std::memcpy(dst.data() + pos, v.iov_base, v.iov_len);
+    pos += v.iov_len;
+  }
+  return pieces.bytes;
+}
+
+Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadPieces& out) {
+  if (!pool_ || window_ == 0) {
+    auto n = read_file(*layout_, fetcher_, offset, scratch);
+    if (!n.ok()) return n.error();
+    if (*n) out.add(scratch.data(), *n);
+    return {};
+  }
   const uint64_t size = layout_->size();
-  if (offset >= size) return size_t{0};
-  const uint64_t end = std::min<uint64_t>(size, offset + dst.size());
+  if (offset >= size) return {};
+  const uint64_t end = std::min<uint64_t>(size, offset + scratch.size());
 
   std::vector<std::shared_ptr<Block>> covering;
   {
@@ -139,7 +196,7 @@ Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
     next_expected_ = sequential ? std::max(next_expected_, end) : end;
     // Blocks far behind the stream head are consumed; on a jump, everything goes.
     for (auto it = blocks_.begin(); it != blocks_.end();) {
-      const uint64_t block_end = it->first + it->second->data.size();
+      const uint64_t block_end = it->first + it->second->len;
       const bool behind = block_end + slack <= offset;
       const bool far = !sequential && (block_end <= offset || it->first >= end);
       if (behind || far) {
@@ -156,35 +213,36 @@ Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
     if (streak_ >= 2) schedule_locked(next_expected_);
   }
 
-  // Fill dst block by block: from a prefetched block when there is one, else synchronously.
+  // Block by block: hand out the prefetched block when there is one, else read into scratch.
   uint64_t pos = offset;
   size_t i = 0;
   while (pos < end) {
     const uint64_t block_start = pos / kBlock * kBlock;
     const uint64_t piece_end = std::min<uint64_t>(end, block_start + kBlock);
-    auto span = dst.subspan(pos - offset, piece_end - pos);
     std::shared_ptr<Block> block = i < covering.size() ? covering[i] : nullptr;
     ++i;
     bool served = false;
     if (block) {
       std::unique_lock lock(block->mu);
       block->cv.wait(lock, [&] { return block->done; });
-      if (!block->error && !block->abandoned) {
-        const uint64_t avail_end = block->start + block->filled;
-        if (avail_end >= piece_end) {
-          std::memcpy(span.data(), block->data.data() + (pos - block->start), span.size());
-          served = true;
-        }
+      // An abandoned block's bytes are still right (the layout is immutable); only the stream
+      // moved on. Use them if they were read.
+      if (!block->error && block->start + block->filled >= piece_end) {
+        out.add(block->data.get() + (pos - block->start), piece_end - pos);
+        out.pins.push_back(block);
+        served = true;
       }
     }
     if (!served) {
+      auto span = scratch.subspan(pos - offset, piece_end - pos);
       auto n = read_file(*layout_, fetcher_, pos, span);
       if (!n.ok()) return n.error();
-      if (*n < span.size()) return static_cast<size_t>(pos - offset + *n);
+      if (*n) out.add(span.data(), *n);
+      if (*n < span.size()) return {};
     }
     pos = piece_end;
   }
-  return static_cast<size_t>(end - offset);
+  return {};
 }
 
 }  // namespace seaweed::reader

@@ -102,5 +102,37 @@ TEST_F(Fixture, SpentBudgetMeansSynchronousReads) {
   EXPECT_EQ(pool.in_use(), 0u);
 }
 
+TEST_F(Fixture, PrefetchedBlocksAreHandedOutPinnedAndTheirBuffersRecycled) {
+  PrefetchPool pool(2, 8 << 20);
+  auto l = layout();
+  StreamReader stream(l, fetcher, &pool, 4);
+  std::string scratch(1 << 20, '\0');
+  size_t pinned_pieces = 0;
+  for (uint64_t off = 0; off < l->size(); off += scratch.size()) {
+    ReadPieces pieces;
+    ASSERT_TRUE(stream.read_pieces(off, std::span<char>(scratch), pieces).ok());
+    std::string got;
+    for (const iovec& v : pieces.iov) got.append(static_cast<const char*>(v.iov_base), v.iov_len);
+    ASSERT_EQ(got.size(), pieces.bytes);
+    ASSERT_EQ(got, expected(*l, off, scratch.size())) << off;
+    pinned_pieces += pieces.pins.size();
+  }
+  // Past the first blocks the stream is served from prefetched blocks, not copied into scratch.
+  EXPECT_GT(pinned_pieces, 20u);
+  // 30 MiB streamed through a budget of 8 blocks: buffers are reused, never more than the budget.
+  EXPECT_LE(pool.buffers_allocated(), 8u);
+}
+
+TEST_F(Fixture, ReadsAtEndOfFileHaveNoPieces) {
+  PrefetchPool pool(1, 4 << 20);
+  auto l = layout();
+  StreamReader stream(l, fetcher, &pool, 4);
+  std::string scratch(4096, '\0');
+  ReadPieces pieces;
+  ASSERT_TRUE(stream.read_pieces(l->size(), std::span<char>(scratch), pieces).ok());
+  EXPECT_EQ(pieces.bytes, 0u);
+  EXPECT_TRUE(pieces.iov.empty());
+}
+
 }  // namespace
 }  // namespace seaweed::reader
