@@ -303,7 +303,8 @@ int run_bench(int argc, char** argv) {
 
 int run_agent(int argc, char** argv) {
   std::string dirs, volume_server, ip = "0.0.0.0", filer, log_level = "info", verbosity;
-  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 50, max_in_flight = 64, refresh_ms = 1000;
+  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 50, busy_poll_waited_us = 1000,
+          max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
   seaweed::FlagSet flags("seaweed-rdma-agent");
   flags.add_string("dir", &dirs, "volume server data directories, comma separated (its -dir)");
@@ -318,6 +319,8 @@ int run_agent(int argc, char** argv) {
   flags.add_string("v", &verbosity, "glog-style verbosity (overrides -logLevel)");
   flags.add_bool("verifyCrc", &verify_crc, "check each needle's CRC32C before serving it (once per needle)");
   flags.add_int("busyPollUs", &busy_poll_us, "microseconds to spin before sleeping on the event fd");
+  flags.add_int("busyPollWaitedUs", &busy_poll_waited_us,
+                "microseconds to spin after a request a client is blocked on (not readahead)");
   flags.add_int("maxInFlight", &max_in_flight, "replies in flight per client endpoint before answering BUSY");
   flags.add_int("refreshMs", &refresh_ms, "interval of .idx tailing, vacuum detection and volume rescans");
   flags.add_bool("ucx.peerErrorHandling", &peer_errors,
@@ -359,6 +362,7 @@ int run_agent(int argc, char** argv) {
   server_options.ip = ip;
   server_options.port = static_cast<uint16_t>(port);
   server_options.busy_poll = std::chrono::microseconds(busy_poll_us);
+  server_options.busy_poll_waited = std::chrono::microseconds(std::max<int64_t>(0, busy_poll_waited_us));
   server_options.max_in_flight_per_endpoint = static_cast<size_t>(std::max<int64_t>(1, max_in_flight));
   server_options.peer_error_handling = peer_errors;
   auto server = seaweed::agent::UcxServer::create(server_options);

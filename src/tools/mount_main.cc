@@ -28,12 +28,8 @@ namespace {
 constexpr char kSynopsis[] = "-filer=HOST:PORT[.GRPCPORT] [-filer.path=/] [flags] [-dir=]MOUNTPOINT";
 
 // The UCX client of one agent; it connects lazily, on the first read.
-std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(const std::string& address, int64_t timeout_ms,
-                                                                int64_t max_in_flight, int64_t busy_poll_us) {
-  seaweed::transport::ucx::AgentClientOptions options;
-  options.timeout_ms = static_cast<int>(timeout_ms);
-  options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, max_in_flight));
-  options.busy_poll_us = static_cast<int>(std::max<int64_t>(0, busy_poll_us));
+std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(
+    const std::string& address, const seaweed::transport::ucx::AgentClientOptions& options) {
   spdlog::info("reading through RDMA agent {}", address);
   return std::make_shared<seaweed::transport::ucx::AgentVolumeReader>(address, options);
 }
@@ -51,7 +47,7 @@ int main(int argc, char** argv) {
   bool version = false, read_only = true;
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
-  bool subscribe = true;
+  bool subscribe = true, rdma_peer_errors = true;
   int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
   seaweed::FlagSet flags("seaweed-rdma-mount");
@@ -77,6 +73,9 @@ int main(int argc, char** argv) {
   flags.add_int("rdma.maxConcurrent", &rdma_max_concurrent, "requests in flight per agent connection");
   flags.add_int("rdma.timeoutMs", &rdma_timeout_ms, "timeout of one agent request");
   flags.add_int("rdma.busyPollUs", &rdma_busy_poll_us, "microseconds to spin on the UCX worker before sleeping");
+  flags.add_bool("rdma.peerErrorHandling", &rdma_peer_errors,
+                 "UCX peer error handling on agent connections; must match the agent's -ucx.peerErrorHandling "
+                 "(false lets UCX 1.13 use cma on one host: the mount pulls bytes, the agent's CPU stays idle)");
   flags.add_string("rdma.sidecar", &rdma_sidecar,
                    "accepted for compatibility with weed mount; agents are found via -rdma.agents or the filer");
   flags.add_int("metricsPort", &metrics_port, "serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: off)");
@@ -143,7 +142,12 @@ int main(int argc, char** argv) {
   seaweed::transport::AgentMap agents(
       std::move(explicit_agents.value()), [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
       [&](const std::string& address) {
-        return connect_agent(address, rdma_timeout_ms, rdma_max_concurrent, rdma_busy_poll_us);
+        seaweed::transport::ucx::AgentClientOptions options;
+        options.timeout_ms = static_cast<int>(rdma_timeout_ms);
+        options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, rdma_max_concurrent));
+        options.busy_poll_us = static_cast<int>(std::max<int64_t>(0, rdma_busy_poll_us));
+        options.peer_error_handling = rdma_peer_errors;
+        return connect_agent(address, options);
       });
   seaweed::transport::FallbackOptions fallback_options;
   fallback_options.fallback = rdma_fallback;

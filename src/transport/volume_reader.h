@@ -27,6 +27,13 @@ struct StoredNeedle {
   bool gzipped = false;  // data is gzip (needle flag 0x01 / Content-Encoding: gzip)
 };
 
+// Calls made from a background thread (readahead) are not waited for by anyone yet: transports
+// wait for them without busy-polling, so the CPUs stay with the threads an application is
+// blocked on. Measured on 2 cores: a 1 GiB stream through the agent went from 0.8-0.95 to
+// 1.4-1.6 GB/s when the readahead threads stopped spinning.
+void set_background_thread(bool background);
+[[nodiscard]] bool is_background_thread();
+
 class VolumeReader {
  public:
   virtual ~VolumeReader() = default;

@@ -70,6 +70,14 @@ TEST(AgentProtocol, ReplyRoundTripAndLayout) {
   EXPECT_EQ(*d, r);
 }
 
+TEST(AgentProtocol, WaitedFlagRoundTrips) {
+  auto r = sample_request();
+  r.flags = kRequestWhole | kRequestWaited;
+  auto d = decode_request(encode(r));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->flags, kRequestWhole | kRequestWaited);
+}
+
 TEST(AgentProtocol, RequestValidation) {
   const auto good = encode(sample_request());
   auto expect_bad = [](std::vector<uint8_t> b, const char* what) {

@@ -50,7 +50,10 @@ enum class Op : uint16_t {
 
 // Request flags.
 inline constexpr uint32_t kRequestWhole = 1u << 0;  // ignore offset/length: send all stored bytes
-inline constexpr uint32_t kKnownRequestFlags = kRequestWhole;
+// A caller is blocked on this reply (not readahead): the agent keeps polling for the next request
+// a while longer, since the caller's next request usually follows within microseconds.
+inline constexpr uint32_t kRequestWaited = 1u << 1;
+inline constexpr uint32_t kKnownRequestFlags = kRequestWhole | kRequestWaited;
 
 // Reply flags.
 inline constexpr uint32_t kReplyDeleted = 1u << 0;      // served a deleted needle (readDeleted)
