@@ -452,6 +452,32 @@ def test_new_name_after_listing_and_negative_lookup(cl, mnt):
          f"isdir {os.path.isdir(sub)}", t0)
 
 
+def test_opening_files_of_an_unlisted_directory(cl, mnt, metrics_port):
+    """Opening many files by name (no listing first) lists the directory once instead of one
+    lookup RPC per file, and names created afterwards still appear."""
+    d = f"{ROOT}/unlisted"
+    files = {f"m{i:03d}.bin": random_bytes(700 + i, 3_000 + i) for i in range(60)}
+    for name, data in files.items():
+        cl.put(f"{d}/{name}", data)
+    before = {k: rpcs(metrics_port, k) for k in ("LookupDirectoryEntry", "ListEntries")}
+    for name, data in files.items():
+        assert read_all(p(mnt, f"{d}/{name}")) == data, name
+    with pytest.raises(FileNotFoundError):
+        os.stat(p(mnt, f"{d}/absent.bin"))
+    after = {k: rpcs(metrics_port, k) for k in ("LookupDirectoryEntry", "ListEntries")}
+    lookups = after["LookupDirectoryEntry"] - before["LookupDirectoryEntry"]
+    lists = after["ListEntries"] - before["ListEntries"]
+    FIGURES["open 60 files of an unlisted dir"] = f"LookupDirectoryEntry {lookups}, ListEntries {lists}"
+    assert lookups <= 5, f"{lookups} LookupDirectoryEntry calls for {len(files)} files"
+    assert 1 <= lists <= 2, f"{lists} ListEntries calls"
+
+    data = random_bytes(799, 4_321)
+    t0 = timed_put(cl, f"{d}/late.bin", data)
+    target = p(mnt, f"{d}/late.bin")
+    poll("new name in a directory listed by lookups", lambda: None if target.exists() else "ENOENT", t0)
+    assert read_all(target) == data
+
+
 # --------------------------------------------------------------------------------------------
 # 3. two mounts
 # --------------------------------------------------------------------------------------------

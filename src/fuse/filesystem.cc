@@ -121,6 +121,12 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
     return entry_param(hit->first, hit->second);
   }
   if (known_absent(*dir, name)) return negative;
+  warm_directory_after_miss(*dir);
+  if (auto hit = cached(child)) {
+    inodes_.acquire(child);
+    return entry_param(hit->first, hit->second);
+  }
+  if (known_absent(*dir, name)) return negative;
   auto found = filer_.lookup(*dir, name);
   if (!found.ok()) {
     auto ino = inodes_.find(child);
@@ -249,29 +255,57 @@ Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
   dotdot.attr.st_mode = S_IFDIR | 0755;
   dir->entries.push_back(dotdot);
 
-  Listing listing;
-  listing.listed = std::chrono::steady_clock::now();
-  auto status = filer_.list(*path, [&](filer_pb::Entry&& e) {
-    if (e.name().empty() || e.name().find('/') != std::string::npos) {
-      spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", *path, e.name());
-      return true;
-    }
-    const uint64_t child = inodes_.peek(filer::join_path(*path, e.name()));
-    DirEntryInfo info{e.name(), child, entry_to_stat(e, child)};
-    remember(child, e);
-    listing.names.insert(e.name());
-    dir->entries.push_back(std::move(info));
-    return true;
+  auto status = list_into_cache(*path, [&](filer_pb::Entry&& e, uint64_t child) {
+    dir->entries.push_back(DirEntryInfo{e.name(), child, entry_to_stat(e, child)});
   });
   if (!status.ok()) return status.error();
-  {
-    std::lock_guard lock(entries_mu_);
-    listings_[*path] = std::move(listing);
-  }
   const uint64_t fh = next_handle_++;
   std::lock_guard lock(handles_mu_);
   dirs_[fh] = std::move(dir);
   return fh;
+}
+
+Status FileSystem::list_into_cache(const std::string& dir,
+                                   const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry) {
+  Listing listing;
+  listing.listed = std::chrono::steady_clock::now();
+  auto status = filer_.list(dir, [&](filer_pb::Entry&& e) {
+    if (e.name().empty() || e.name().find('/') != std::string::npos) {
+      spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", dir, e.name());
+      return true;
+    }
+    const uint64_t child = inodes_.peek(filer::join_path(dir, e.name()));
+    remember(child, e);
+    listing.names.insert(e.name());
+    on_entry(std::move(e), child);
+    return true;
+  });
+  if (!status.ok()) return status;
+  std::lock_guard lock(entries_mu_);
+  listings_[dir] = std::move(listing);
+  lookup_misses_.erase(dir);
+  return {};
+}
+
+void FileSystem::warm_directory_after_miss(const std::string& dir) {
+  constexpr int kMissesBeforeListing = 3;
+  constexpr size_t kMaxTrackedDirectories = 4096;
+  {
+    std::lock_guard lock(entries_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (lookup_misses_.size() >= kMaxTrackedDirectories && !lookup_misses_.count(dir)) lookup_misses_.clear();
+    auto& m = lookup_misses_[dir];
+    if (m.listing) return;  // another thread is listing it; this lookup asks the filer itself
+    if (m.count == 0 || now - m.first >= entry_ttl()) m = LookupMisses{0, now, false};
+    if (++m.count < kMissesBeforeListing) return;
+    m.listing = true;
+  }
+  auto status = list_into_cache(dir, [](filer_pb::Entry&&, uint64_t) {});
+  if (!status.ok()) {
+    spdlog::debug("listing {} after lookup misses: {}", dir, status.error().message);
+    std::lock_guard lock(entries_mu_);
+    lookup_misses_.erase(dir);  // start counting again
+  }
 }
 
 std::shared_ptr<OpenDir> FileSystem::dir(uint64_t fh) {

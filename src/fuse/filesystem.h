@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -111,6 +112,19 @@ class FileSystem {
     std::unordered_set<std::string> names;
     std::chrono::steady_clock::time_point listed;
   };
+  struct LookupMisses {
+    int count = 0;
+    std::chrono::steady_clock::time_point first;
+    bool listing = false;  // a thread is listing the directory now
+  };
+
+  // Lists dir from the filer into the caches (every entry, and the names for negative
+  // lookups); on_entry sees each entry with its inode.
+  Status list_into_cache(const std::string& dir, const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry);
+  // Counts a lookup that had to ask the filer; the third in a directory within the entry TTL
+  // lists the whole directory, so the next lookups there are answered locally (opening many
+  // files of one directory without listing it first cost one RPC each).
+  void warm_directory_after_miss(const std::string& dir);
 
   [[nodiscard]] std::chrono::steady_clock::duration entry_ttl() const;
   // The fresh cached entry of path, if any.
@@ -140,7 +154,8 @@ class FileSystem {
 
   std::mutex entries_mu_;
   std::unordered_map<uint64_t, CachedEntry> entries_;
-  std::unordered_map<std::string, Listing> listings_;  // guarded by entries_mu_
+  std::unordered_map<std::string, Listing> listings_;            // guarded by entries_mu_
+  std::unordered_map<std::string, LookupMisses> lookup_misses_;  // guarded by entries_mu_
   std::mutex layouts_mu_;
   std::unordered_map<uint64_t, CachedLayout> layouts_;
 
