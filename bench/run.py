@@ -109,6 +109,11 @@ WORKLOADS = {
                               "fresh mount (cold metadata and data), server page cache warm"),
     "ls": dict(title="ls -lR big dir", unit="s", primary="seconds", higher_better=False,
                description="ls -lR of a directory with ls_entries entries; fresh mount"),
+    "stream10g": dict(title="streaming 10x the seq file, peak daemon RSS", unit="MiB",
+                      primary="client_peak_rss_mib", higher_better=False,
+                      description="dd bs=1M iflag=direct over the seq file STREAM_PASSES times in one fresh "
+                                  "mount (O_DIRECT: every byte passes through the daemon, 10 GiB at full "
+                                  "size); the client daemon's VmHWM afterwards; server page cache warm"),
 }
 
 SEQ = ("seq1", "seq4", "seq1_warm", "seq4_warm")
@@ -122,6 +127,9 @@ def base(w: str) -> str:
 
 TARGET_DESCRIPTIONS = {
     "ours_rdma": "seaweed-rdma-mount, reads via seaweed-rdma-agent (UCX)",
+    "ours_rdma_cma": "seaweed-rdma-mount + a second agent, both with UCX peer error handling off "
+                     "(-rdma.peerErrorHandling=false): UCX 1.13 then uses cma on one host, the mount pulls "
+                     "the bytes from the agent's mapped .dat itself (one-sided, as RDMA READ would)",
     "ours_http": "seaweed-rdma-mount, -rdma.enabled=false (HTTP to the volume server)",
     "weed_default": "weed mount, default flags",
     "weed_tuned": "weed mount, read-side tuning",
@@ -130,7 +138,11 @@ TARGET_DESCRIPTIONS = {
     "agent": "seaweed-rdma-agent read CLI, one process per chunk",
 }
 ALL_TARGETS = list(TARGET_DESCRIPTIONS)
-OURS = ("ours_rdma", "ours_http")
+OURS = ("ours_rdma", "ours_rdma_cma", "ours_http")
+AGENT_TARGETS = ("ours_rdma", "ours_rdma_cma")
+STREAM_PASSES = 10  # stream10g: passes over the seq file (10 x 1 GiB at full size)
+OUR_FIXED_OVERHEAD_MIB = 64  # what the memory goal allows beyond -cacheCapacityMB + -prefetchMB
+OUR_CACHE_MB, OUR_PREFETCH_MB = 128, 64  # seaweed-rdma-mount's defaults (the bench passes neither)
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,6 +601,9 @@ class Bench:
         self.cluster: H.Cluster | None = None
         self.agent: H.Proc | None = None
         self.agent_port = None
+        self.agent_cma: H.Proc | None = None
+        self.agent_cma_port = None
+        self.ceilings: dict = {}
         self.agent_metrics_port = None
         self.data = DataSet(self.p)
         self.targets = {}      # name -> {"available": bool, "skipped_reason": .., ...}
@@ -619,8 +634,10 @@ class Bench:
             reason = None
             if t in OURS and not os.access(self.mount_bin, os.X_OK):
                 reason = f"mount binary {self.mount_bin} missing"
-            elif t == "ours_rdma":
-                if not self.has_flag("rdma.agents") or not self.has_flag("rdma.enabled"):
+            elif t in AGENT_TARGETS:
+                if t == "ours_rdma_cma" and not self.has_flag("rdma.peerErrorHandling"):
+                    reason = "seaweed-rdma-mount has no -rdma.peerErrorHandling"
+                elif not self.has_flag("rdma.agents") or not self.has_flag("rdma.enabled"):
                     reason = "seaweed-rdma-mount does not accept -rdma.enabled/-rdma.agents yet"
                 elif not os.access(self.agent_bin, os.X_OK):
                     reason = f"agent binary {self.agent_bin} missing (not built yet)"
@@ -653,39 +670,70 @@ class Bench:
         return self.cluster.dir / "data"
 
     def start_agent(self) -> None:
-        if not (self.targets["ours_rdma"]["available"] or self.targets["agent"]["available"]):
-            return
+        if self.targets["ours_rdma"]["available"] or self.targets["agent"]["available"]:
+            self.agent, self.agent_port, self.agent_metrics_port = self._spawn_agent(
+                "rdma-agent", [], ("ours_rdma", "agent"))
+        if self.targets["ours_rdma_cma"]["available"]:
+            self.agent_cma, self.agent_cma_port, _ = self._spawn_agent(
+                "rdma-agent-cma", ["-ucx.peerErrorHandling=false"], ("ours_rdma_cma",))
+
+    def _spawn_agent(self, name: str, extra: list[str], users: tuple[str, ...]):
+        """Starts an agent beside the volume server; on failure marks its users unavailable."""
         c = self.cluster
-        self.agent_port = H.free_port_pair()
+        port = H.free_port_pair()
+        metrics_port = None
         vol = f"127.0.0.1:{c.volume_ports[0]}"
         argv = [self.agent_bin, f"-dir={self.volume_dir()}", f"-volumeServer={vol}", "-ip=127.0.0.1",
-                f"-port={self.agent_port}"]
+                f"-port={port}", *extra]
         if H.binary_has_flag(self.agent_bin, "metricsPort"):
-            self.agent_metrics_port = H.free_port_pair()
-            argv.append(f"-metricsPort={self.agent_metrics_port}")
-        log("starting agent: " + shlex.join(argv))
-        self.agent = c.spawn("rdma-agent", argv)
+            metrics_port = H.free_port_pair()
+            argv.append(f"-metricsPort={metrics_port}")
+        log(f"starting {name}: " + shlex.join(argv))
+        proc = c.spawn(name, argv)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if not self.agent.alive():
+            if not proc.alive():
                 break
-            if port_open(self.agent_port):
-                return
+            if port_open(port):
+                return proc, port, metrics_port
             time.sleep(0.1)
-        reason = (f"agent did not come up (rc={self.agent.returncode}): "
-                  f"{self.agent.tail(20)[-600:]}")
-        self.agent.stop()
-        self.agent = None
-        for t in ("ours_rdma", "agent"):
+        reason = f"{name} did not come up (rc={proc.returncode}): {proc.tail(20)[-600:]}"
+        proc.stop()
+        for t in users:
             if self.targets[t]["available"]:
                 self.targets[t]["available"] = False
                 self.targets[t]["skipped_reason"] = reason
         log(reason)
+        return None, None, None
 
     def sync_volumes(self) -> None:
         """Writes back the freshly uploaded volume files so drop_caches can evict them."""
         with contextlib.suppress(Exception):
             subprocess.run(["sync", "-f", str(self.volume_dir())], timeout=120)
+
+    def measure_disk(self) -> None:
+        """The cold ceiling: the volume .dat files read straight from disk after drop_caches."""
+        if self.size != "full" and not self.args.disk:
+            return
+        files = sorted(self.volume_dir().glob("*.dat"))
+        samples = []
+        for rep in range(self.p["repeat"]):
+            if not drop_caches():
+                self.notes.append("disk ceiling not measured: drop_caches needs root")
+                return
+            t = time.monotonic()
+            total = 0
+            for f in files:
+                r = subprocess.run(["dd", f"if={f}", "of=/dev/null", "bs=4M"], capture_output=True, text=True,
+                                   timeout=300)
+                total += dd_bytes(r.stderr)
+            mb_s = total / (time.monotonic() - t) / 1e6
+            samples.append({"bytes": total, "mb_s": mb_s})
+            log(f"disk   ceiling rep {rep + 1}: {mb_s:.0f} MB/s ({total / GiB:.2f} GiB of .dat, dd bs=4M)")
+        self.ceilings = {"disk_cold_mb_s": median([x["mb_s"] for x in samples]), "disk_samples": samples,
+                         "disk_method": "drop_caches, then dd bs=4M of every volume .dat file in turn (the "
+                                        "files that hold all data sets); bounds seq1/seq4, which read from "
+                                        "a cold server"}
 
     def warm_server(self) -> None:
         """Puts the volume files in the page cache (for the non-sequential workloads)."""
@@ -705,9 +753,11 @@ class Bench:
             if self.has_flag("metricsPort"):
                 mport = H.free_port_pair()
                 args.append(f"-metricsPort={mport}")
-            if target == "ours_rdma":
-                args += ["-rdma.enabled=true",
-                         f"-rdma.agents=127.0.0.1:{c.volume_ports[0]}=127.0.0.1:{self.agent_port}"]
+            if target in AGENT_TARGETS:
+                port = self.agent_port if target == "ours_rdma" else self.agent_cma_port
+                args += ["-rdma.enabled=true", f"-rdma.agents=127.0.0.1:{c.volume_ports[0]}=127.0.0.1:{port}"]
+                if target == "ours_rdma_cma":
+                    args.append("-rdma.peerErrorHandling=false")
                 m = H.Mount(c, args, binary=self.mount_bin, rdma=True, name=target)
             else:
                 if self.has_flag("rdma.enabled"):
@@ -741,6 +791,8 @@ class Bench:
             pids["weed_server"] = self.cluster.server.pid
         if target == "ours_rdma" and self.agent:
             pids["agent"] = self.agent.pid
+        if target == "ours_rdma_cma" and self.agent_cma:
+            pids["agent"] = self.agent_cma.pid
         return pids
 
     def measure_mount(self, target: str, workload: str, rep: int) -> dict:
@@ -783,6 +835,13 @@ class Bench:
             elif workload == "ls":
                 r = run_clients([["ls", "-lR", str(root / "ls")]], timeout, on_timeout=m.stop)
                 nbytes = expect = None
+            elif workload == "stream10g":
+                f = root / "seq" / DataSet.name(0)
+                loop = (f'for i in $(seq {STREAM_PASSES}); do dd if="$0" of=/dev/null bs=1M iflag=direct '
+                        f'|| exit 1; done')
+                r = run_clients([["sh", "-c", loop, str(f)]], timeout * 2, on_timeout=m.stop)
+                nbytes = sum(int(x) for x in DD_BYTES.findall(r.stderr[0])) if r.ok else -1
+                expect = STREAM_PASSES * self.data.seq_size
             else:
                 raise ValueError(workload)
 
@@ -795,7 +854,7 @@ class Bench:
 
             sample["wall_s"] = r.wall
             sample["client_cpu_s"] = r.user + r.sys
-            if workload in SEQ:
+            if workload in SEQ or workload == "stream10g":
                 if nbytes != expect:
                     raise H.HarnessError(f"read {nbytes} bytes, expected {expect}")
                 sample["bytes"] = nbytes
@@ -830,12 +889,18 @@ class Bench:
                 sample["cpu_s_per_gib"] = {k: (v / (nbytes / GiB)) if v is not None else None
                                            for k, v in sample["cpu_s"].items()}
             sample["peak_rss_mib"] = {k: (v / 1024 if v else None) for k, v in hwm.items()}
+            if workload == "stream10g" and hwm.get("client_daemon"):
+                sample["client_peak_rss_mib"] = hwm["client_daemon"] / 1024
+                if target in OURS:
+                    # the memory goal: -cacheCapacityMB + -prefetchMB (defaults) + a fixed overhead
+                    sample["rss_bound_mib"] = OUR_CACHE_MB + OUR_PREFETCH_MB + OUR_FIXED_OVERHEAD_MIB
+                    sample["within_bound"] = sample["client_peak_rss_mib"] <= sample["rss_bound_mib"]
             # VmHWM counts mapped file pages too (the agent maps the .dat files): RssAnon is the heap
             sample["rss_anon_mib_end"] = {k: (v / 1024 if v else None) for k, v in anon.items()}
             if met0 is not None and met1 is not None:
                 sample["read_bytes_by_transport"] = {k: met1.get(k, 0) - met0.get(k, 0)
                                                      for k in set(met0) | set(met1)}
-                if (target == "ours_rdma" and workload != "ls"
+                if (target in AGENT_TARGETS and workload != "ls"
                         and not sample["read_bytes_by_transport"].get("rdma")):
                     sample["warning"] = "no bytes went over rdma (fell back to http?)"
             sample["bdi_read_ahead_kb"] = info.get("bdi_read_ahead_kb")
@@ -1049,6 +1114,8 @@ class Bench:
             return "the agent CLI starts one process (and UCX endpoint) per read: latency would be exec cost"
         if target == "agent" and workload == "ls":
             return "the agent serves needles, not directory listings"
+        if workload == "stream10g" and target in ("agent", "curl", "nullfs"):
+            return "memory of a mount daemon while streaming: not meaningful for this target"
         if workload == "rand4k" and target not in ("curl", "agent") and not os.access(self.randread_bin, os.X_OK):
             return f"{self.randread_bin} missing"
         return None
@@ -1115,6 +1182,9 @@ class Bench:
             return f"{s['files_s']:.0f} files/s"
         if w == "ls":
             return f"{s['seconds']:.3f} s ({s['entries_s']:.0f} entries/s)"
+        if w == "stream10g":
+            bound = f" (bound {s['rss_bound_mib']:.0f})" if s.get("rss_bound_mib") else ""
+            return f"peak RSS {s.get('client_peak_rss_mib', 0):.0f} MiB{bound}, {s['mb_s']:.0f} MB/s"
         return json.dumps(s)
 
     @staticmethod
@@ -1252,6 +1322,7 @@ class Bench:
             },
             "targets": self.targets,
             "workloads": {w: dict(v) for w, v in WORKLOADS.items()},
+            "ceilings": self.ceilings,
             "results": self.results,
             "ratios": self.ratios(),
             "skipped": self.skipped,
@@ -1275,7 +1346,7 @@ class Bench:
 # plot
 # --------------------------------------------------------------------------------------------
 
-COLORS = {"ours_rdma": "#d62728", "ours_http": "#ff7f0e", "weed_default": "#1f77b4", "weed_tuned": "#17becf",
+COLORS = {"ours_rdma": "#d62728", "ours_rdma_cma": "#8c564b", "ours_http": "#ff7f0e", "weed_default": "#1f77b4", "weed_tuned": "#17becf",
           "curl": "#2ca02c", "nullfs": "#7f7f7f", "agent": "#9467bd"}
 
 
@@ -1286,8 +1357,11 @@ def plot(rep: dict, png: Path) -> None:
 
     panels = [("seq1", "mb_s", "MB/s"), ("seq4", "mb_s", "MB/s"), ("seq1_warm", "cpu", "CPU s per GiB"),
               ("seq1_warm", "mb_s", "MB/s"), ("seq4_warm", "mb_s", "MB/s"), ("rand4k", "iops", "IOPS"),
-              ("rand4k", "lat", "µs (p50 / p99)"), ("small", "files_s", "files/s"), ("ls", "seconds", "seconds")]
-    fig, axes = plt.subplots(3, 3, figsize=(17, 13))
+              ("rand4k", "lat", "µs (p50 / p99)"), ("small", "files_s", "files/s"), ("ls", "seconds", "seconds"),
+              ("stream10g", "client_peak_rss_mib", "MiB"), ("stream10g", "mb_s", "MB/s (O_DIRECT)")]
+    fig, axes = plt.subplots(4, 3, figsize=(17, 17))
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
     for ax, (w, key, unit) in zip(axes.flat, panels):
         res = rep["results"].get(w, {})
         names = [t for t in ALL_TARGETS if (res.get(t) or {}).get("median")]
@@ -1346,8 +1420,19 @@ def plot(rep: dict, png: Path) -> None:
             ax.axhline(res["nullfs"]["median"].get(key) or 0, ls="--", color="k", lw=1,
                        label="FUSE ceiling (nullfs)")
             ax.legend(fontsize=7)
+        disk = (rep.get("ceilings") or {}).get("disk_cold_mb_s")
+        if w in ("seq1", "seq4") and disk:
+            ax.axhline(disk, ls=":", color="r", lw=1.2, label="server disk, cold (dd of the .dat files)")
+            ax.legend(fontsize=7)
+        if w == "stream10g" and key == "client_peak_rss_mib":
+            ax.axhline(OUR_CACHE_MB + OUR_PREFETCH_MB + OUR_FIXED_OVERHEAD_MIB, ls="--", color="r", lw=1,
+                       label="bound: -cacheCapacityMB + -prefetchMB + 64 MiB")
+            ax.legend(fontsize=7)
         better = "higher" if WORKLOADS[w]["higher_better"] else "lower"
-        ax.set_title(f"{w}: {WORKLOADS[w]['title']} ({better} is better)", fontsize=10)
+        title = WORKLOADS[w]["title"] if key == WORKLOADS[w]["primary"] else f"throughput of the same runs ({unit})"
+        if key != WORKLOADS[w]["primary"]:
+            better = "higher" if key.endswith("_s") else better
+        ax.set_title(f"{w}: {title} ({better} is better)", fontsize=10)
         ax.set_ylabel(unit)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         for lbl in ax.get_xticklabels():
@@ -1386,6 +1471,7 @@ def main(argv=None) -> int:
                          "machine during it; the discarded samples are kept in the JSON")
     ap.add_argument("--weed-tuned-args", default=None, help="override the weed_tuned flags (one string)")
     ap.add_argument("--replot", metavar="JSON", help="only redraw the PNG of an existing result JSON")
+    ap.add_argument("--disk", action="store_true", help="measure the disk ceiling also at --size tiny")
     args = ap.parse_args(argv)
     if args.replot:
         rep = json.loads(Path(args.replot).read_text())
@@ -1417,6 +1503,7 @@ def main(argv=None) -> int:
         b.data.upload(b.cluster)
         b.sync_volumes()
         b.start_agent()
+        b.measure_disk()
         b.run_all(targets, workloads)
     except KeyboardInterrupt:
         log("interrupted: writing what was measured so far")
@@ -1432,6 +1519,8 @@ def main(argv=None) -> int:
                 log("stopping cluster")
                 if b.agent:
                     b.agent.stop()
+                if b.agent_cma:
+                    b.agent_cma.stop()
                 b.cluster.stop()
         finally:
             H.cleanup_all()
@@ -1444,7 +1533,7 @@ def main(argv=None) -> int:
 def print_table(rep: dict) -> None:
     rows = []
     hdr = ["target", "seq1 MB/s", "seq4 MB/s", "seq1w MB/s", "seq4w MB/s", "rand4k IOPS", "p50 us", "p99 us",
-           "p99.9 us", "small files/s", "ls -lR s", "seq1w cpu s/GiB"]
+           "p99.9 us", "small files/s", "ls -lR s", "10G RSS MiB", "seq1w cpu s/GiB"]
     for t in ALL_TARGETS:
         def g(w, k, fmt="{:.0f}"):
             m = ((rep["results"].get(w) or {}).get(t) or {}).get("median") or {}
@@ -1456,7 +1545,7 @@ def print_table(rep: dict) -> None:
         rows.append([t, g("seq1", "mb_s"), g("seq4", "mb_s"), g("seq1_warm", "mb_s"), g("seq4_warm", "mb_s"),
                      g("rand4k", "iops"), g("rand4k", "p50_us", "{:.1f}"),
                      g("rand4k", "p99_us", "{:.1f}"), g("rand4k", "p999_us", "{:.1f}"), g("small", "files_s"),
-                     g("ls", "seconds", "{:.3f}"), cpu_txt])
+                     g("ls", "seconds", "{:.3f}"), g("stream10g", "client_peak_rss_mib"), cpu_txt])
     widths = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(len(hdr))]
     print()
     print("  ".join(h.ljust(w) for h, w in zip(hdr, widths)))

@@ -128,7 +128,7 @@ class Agent:
                  volume_server: str | None = None, ip: str = "127.0.0.1", port: int | None = None,
                  env: dict | None = None, client_env: dict | None = None, filer: str | None = None,
                  extra=(), netns: str | None = None, log_dir: Path | None = None,
-                 sidecar: bool = True, metrics: bool = True):
+                 sidecar: bool = True, metrics: bool = True, peer_errors: bool = True):
         self.cluster = cluster
         self.name = name
         self.dirs = str(dirs if dirs is not None else cluster.dir / "data")
@@ -141,6 +141,11 @@ class Agent:
         self.client_env = client_env if client_env is not None else env
         self.filer = filer
         self.extra = list(extra)
+        # UCX peer error handling (agent -ucx.peerErrorHandling, mount -rdma.peerErrorHandling);
+        # both ends must agree. Off, UCX 1.13 uses cma between processes on one host.
+        self.peer_errors = peer_errors
+        if not peer_errors:
+            self.extra.append("-ucx.peerErrorHandling=false")
         self.netns = netns
         self.log_dir = Path(log_dir or cluster.dir)
         self.proc: Proc | None = None
@@ -185,6 +190,8 @@ class Agent:
 
     def ping(self, show_transport: bool = False, timeout_ms: int = 1000) -> subprocess.CompletedProcess:
         args = ["ping", f"-agent={self.address}", f"-timeoutMs={timeout_ms}"]
+        if not self.peer_errors:
+            args.append("-ucx.peerErrorHandling=false")
         if show_transport:
             args.append("-showTransport")
         return run_agent_cli(args, env=self.client_env, timeout=30)

@@ -237,13 +237,22 @@ def new_agent(cluster, name, **kw) -> Agent:
 # kill -9 under readers
 # ---------------------------------------------------------------------------------------------
 
-def test_kill9_during_sequential_read(cluster, files):
+@pytest.mark.parametrize("mode", ["peer", "cma"])
+def test_kill9_during_sequential_read(cluster, files, mode):
+    """kill -9 of the agent under a sequential reader; "cma": both ends without UCX peer error
+    handling (one-sided cma reads), where only the mount's timeouts and UCX's connection manager
+    notice the dead agent."""
     big = f"{ROOT}/big"
-    a = new_agent(cluster, "agent-seq")
+    cma = mode == "cma"
+    a = new_agent(cluster, f"agent-seq-{mode}", peer_errors=not cma)
     try:
         a.start()
-        with RdmaMount(cluster, {volume_server_key(cluster): a.address}, args=SMALL_CACHE,
-                       name="rdma-seq") as m:
+        if cma:
+            lanes = a.ping(show_transport=True).stderr.decode()
+            assert "cma/" in lanes, f"expected a cma lane without peer error handling:\n{lanes}"
+        args = [*SMALL_CACHE, *(["-rdma.peerErrorHandling=false"] if cma else [])]
+        with RdmaMount(cluster, {volume_server_key(cluster): a.address}, args=args,
+                       name=f"rdma-seq-{mode}") as m:
             blob = fresh_blob(files[big])
             blob.sha256()
             c0 = m.counters()
@@ -255,7 +264,7 @@ def test_kill9_during_sequential_read(cluster, files):
             finally:
                 fails = stop_workers([w])
             d = m.counters() - c0
-            STATS.notes.append(f"rdma faults [sequential {BIG_MB} MiB, {KILLS} x kill -9]: {w.steps} passes "
+            STATS.notes.append(f"rdma faults [{mode}: sequential {BIG_MB} MiB, {KILLS} x kill -9]: {w.steps} passes "
                                f"({w.bytes / MiB:.0f} MiB compared) in {time.monotonic() - t0:.1f}s; {d}")
             STATS.notes += [f"  {x}" for x in log]
             assert not fails, "\n".join(fails[:20]) + "\n" + diag(m, a)
