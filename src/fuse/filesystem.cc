@@ -201,17 +201,6 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
   return fh;
 }
 
-Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, std::span<char> dst) {
-  reader::ReadPieces pieces;
-  if (auto st = read_pieces(fh, offset, dst, pieces); !st.ok()) return st.error();
-  size_t pos = 0;
-  for (const iovec& v : pieces.iov) {
-    if (v.iov_base != dst.data() + pos) std::memcpy(dst.data() + pos, v.iov_base, v.iov_len);
-    pos += v.iov_len;
-  }
-  return pieces.bytes;
-}
-
 Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out) {
   std::shared_ptr<OpenFile> file;
   {

@@ -63,9 +63,8 @@ class FileSystem {
 
   // Returns the handle id; keep_cache tells whether the kernel may keep cached pages.
   Result<uint64_t> open(fuse_ino_t ino, int flags, bool& keep_cache);
-  Result<size_t> read(uint64_t fh, uint64_t offset, std::span<char> dst);
-  // The same bytes as pieces to reply from without copying (see reader::ReadPieces); scratch
-  // holds whatever had to be read synchronously.
+  // The bytes of [offset, offset+scratch.size()) as pieces to reply from without copying (see
+  // reader::ReadPieces); scratch holds whatever had to be read synchronously.
   Status read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out);
   void release(uint64_t fh);
 

@@ -162,16 +162,20 @@ void StreamReader::schedule_locked(uint64_t from) {
   }
 }
 
+size_t ReadPieces::copy_to(std::span<char> dst) const {
+  size_t pos = 0;
+  for (const iovec& v : iov) {
+    if (v.iov_base != dst.data() + pos) std::memcpy(dst.data() + pos, v.iov_base, v.iov_len);
+    pos += v.iov_len;
+  }
+  return pos;
+}
+
 Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
   if (!pool_ || window_ == 0) return read_file(*layout_, fetcher_, offset, dst);
   ReadPieces pieces;
   if (auto st = read_pieces(offset, dst, pieces); !st.ok()) return st.error();
-  size_t pos = 0;
-  for (const iovec& v : pieces.iov) {
-    if (v.iov_base != dst.data() + pos) std::memcpy(dst.data() + pos, v.iov_base, v.iov_len);
-    pos += v.iov_len;
-  }
-  return pieces.bytes;
+  return pieces.copy_to(dst);
 }
 
 Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadPieces& out) {

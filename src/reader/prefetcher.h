@@ -67,6 +67,8 @@ struct ReadPieces {
     iov.push_back(iovec{const_cast<char*>(data), len});
     bytes += len;
   }
+  // Copies the pieces into dst in order (pieces already in place are skipped); returns bytes.
+  size_t copy_to(std::span<char> dst) const;
 };
 
 // One open file's reader: sequential detection and a window of prefetched blocks.
