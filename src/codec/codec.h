@@ -34,5 +34,8 @@ Result<std::string> aes256gcm_seal(std::string_view key, std::string_view clear)
 // CRC-32C (Castagnoli) as SeaweedFS stores it for needle data. Chains like Go's crc32.Update:
 // crc32c(b, crc32c(a)) == crc32c(a + b).
 uint32_t crc32c(std::string_view data, uint32_t crc = 0);
+// The CRC-32C of a + b from crc_a = crc32c(a, init) and crc_b = crc32c(b): the state after a,
+// advanced over len_b zero bits' worth of polynomial arithmetic (x^(8 len_b) mod P), xor crc_b.
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
 }  // namespace seaweed::codec

@@ -25,6 +25,29 @@ TEST(Crc32c, ChainsLikeGoCrc32Update) {
   }
 }
 
+TEST(Crc32c, CombineEqualsTheCrcOfTheConcatenation) {
+  const auto data = random_bytes(70000, 13);
+  const std::string_view view(data);
+  for (size_t split : {size_t{0}, size_t{1}, size_t{8}, size_t{4095}, size_t{65536}, data.size()}) {
+    const auto a = view.substr(0, split), b = view.substr(split);
+    EXPECT_EQ(crc32c_combine(crc32c(a, 0x5eed), crc32c(b), b.size()), crc32c(data, 0x5eed)) << split;
+  }
+}
+
+TEST(Crc32c, ThreeLaneHardwarePathMatchesSoftwareOnLargeInputs) {
+  if (!detail::crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2";
+  const auto data = random_bytes((1 << 20) + 123, 17);
+  const std::string_view view(data);
+  // Around the lane threshold (24 KiB), odd lengths and offsets, and a whole 1 MiB needle.
+  for (size_t length : {size_t{24575}, size_t{24576}, size_t{24583}, size_t{100001}, size_t{1} << 20}) {
+    for (size_t start : {size_t{0}, size_t{3}}) {
+      const auto piece = view.substr(start, length);
+      EXPECT_EQ(detail::crc32c_hardware(piece, 0), detail::crc32c_software(piece, 0)) << length << "@" << start;
+      EXPECT_EQ(detail::crc32c_hardware(piece, 0xabcdef), detail::crc32c_software(piece, 0xabcdef)) << length;
+    }
+  }
+}
+
 TEST(Crc32c, SoftwareAndHardwareAgreeOnAllLengthsAndAlignments) {
   const auto data = random_bytes(4096 + 64, 11);
   const std::string_view view(data);
