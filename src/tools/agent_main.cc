@@ -303,7 +303,7 @@ int run_bench(int argc, char** argv) {
 
 int run_agent(int argc, char** argv) {
   std::string dirs, volume_server, ip = "0.0.0.0", filer, log_level = "info", verbosity;
-  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 50, busy_poll_waited_us = 1000,
+  int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 0, busy_poll_waited_us = 1000,
           max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
   seaweed::FlagSet flags("seaweed-rdma-agent");
@@ -318,7 +318,7 @@ int run_agent(int argc, char** argv) {
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "glog-style verbosity (overrides -logLevel)");
   flags.add_bool("verifyCrc", &verify_crc, "check each needle's CRC32C before serving it (once per needle)");
-  flags.add_int("busyPollUs", &busy_poll_us, "microseconds to spin before sleeping on the event fd");
+  flags.add_int("busyPollUs", &busy_poll_us, "microseconds to spin after any event before sleeping on the event fd");
   flags.add_int("busyPollWaitedUs", &busy_poll_waited_us,
                 "microseconds to spin after a request a client is blocked on (not readahead)");
   flags.add_int("maxInFlight", &max_in_flight, "replies in flight per client endpoint before answering BUSY");
