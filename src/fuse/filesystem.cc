@@ -60,6 +60,12 @@ void FileSystem::remember(uint64_t ino, const filer_pb::Entry& e) {
   entries_[ino] = CachedEntry{e, std::chrono::steady_clock::now()};
 }
 
+void FileSystem::remember_fetched(uint64_t ino, const filer_pb::Entry& e, uint64_t epoch) {
+  std::lock_guard lock(entries_mu_);
+  if (metadata_epoch_.load() != epoch) return;  // an event came in meanwhile: the answer may predate it
+  entries_[ino] = CachedEntry{e, std::chrono::steady_clock::now()};
+}
+
 Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& path, bool fresh) {
   if (!fresh) {
     std::lock_guard lock(entries_mu_);
@@ -68,6 +74,7 @@ Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& pat
       return it->second.entry;
   }
   const auto [dir, name] = split_path(path);
+  const uint64_t epoch = metadata_epoch_.load();
   auto found = filer_.lookup(dir, name);
   if (!found.ok()) {
     if (auto stale = stale_entry(ino, found.error())) return *stale;
@@ -76,7 +83,7 @@ Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& pat
   if (!found->has_value()) return make_error(ENOENT, path + " no longer exists");
   filer_pb::Entry e = std::move(**found);
   if (path == "/") e.set_is_directory(true);
-  remember(ino, e);
+  remember_fetched(ino, e, epoch);
   return e;
 }
 
@@ -127,6 +134,7 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
     return entry_param(hit->first, hit->second);
   }
   if (known_absent(*dir, name)) return negative;
+  const uint64_t epoch = metadata_epoch_.load();
   auto found = filer_.lookup(*dir, name);
   if (!found.ok()) {
     auto ino = inodes_.find(child);
@@ -138,7 +146,7 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
   }
   if (!found->has_value()) return negative;
   const uint64_t ino = inodes_.acquire(filer::join_path(*dir, name));
-  remember(ino, **found);
+  remember_fetched(ino, **found, epoch);
   return entry_param(ino, **found);
 }
 
@@ -258,21 +266,26 @@ Status FileSystem::list_into_cache(const std::string& dir,
                                    const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry) {
   Listing listing;
   listing.listed = std::chrono::steady_clock::now();
+  const uint64_t epoch = metadata_epoch_.load();
+  std::vector<std::pair<uint64_t, CachedEntry>> fetched;
   auto status = filer_.list(dir, [&](filer_pb::Entry&& e) {
     if (e.name().empty() || e.name().find('/') != std::string::npos) {
       spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", dir, e.name());
       return true;
     }
     const uint64_t child = inodes_.peek(filer::join_path(dir, e.name()));
-    remember(child, e);
+    fetched.emplace_back(child, CachedEntry{e, listing.listed});
     listing.names.insert(e.name());
     on_entry(std::move(e), child);
     return true;
   });
   if (!status.ok()) return status;
   std::lock_guard lock(entries_mu_);
+  // A metadata event applied while the pages came in may be older than them or newer: the
+  // listing is still this call's answer, but it is not cached (it could resurrect a deleted name).
+  if (metadata_epoch_.load() != epoch) return {};
+  for (auto& [ino, cached] : fetched) entries_[ino] = std::move(cached);
   listings_[dir] = std::move(listing);
-  lookup_misses_.erase(dir);
   return {};
 }
 
@@ -285,16 +298,22 @@ void FileSystem::warm_directory_after_miss(const std::string& dir) {
     if (lookup_misses_.size() >= kMaxTrackedDirectories && !lookup_misses_.count(dir)) lookup_misses_.clear();
     auto& m = lookup_misses_[dir];
     if (m.listing) return;  // another thread is listing it; this lookup asks the filer itself
-    if (m.count == 0 || now - m.first >= entry_ttl()) m = LookupMisses{0, now, false};
+    // At most one warm-up listing per directory per entry TTL, whether it was cached or not (a
+    // directory under constant change would otherwise be listed every few lookups).
+    if (m.last_listing != std::chrono::steady_clock::time_point{} && now - m.last_listing < entry_ttl()) return;
+    if (m.count == 0 || now - m.first >= entry_ttl()) {
+      m.count = 0;
+      m.first = now;
+    }
     if (++m.count < kMissesBeforeListing) return;
     m.listing = true;
   }
   auto status = list_into_cache(dir, [](filer_pb::Entry&&, uint64_t) {});
-  if (!status.ok()) {
-    spdlog::debug("listing {} after lookup misses: {}", dir, status.error().message);
-    std::lock_guard lock(entries_mu_);
-    lookup_misses_.erase(dir);  // start counting again
-  }
+  if (!status.ok()) spdlog::debug("listing {} after lookup misses: {}", dir, status.error().message);
+  std::lock_guard lock(entries_mu_);
+  auto& m = lookup_misses_[dir];
+  m = LookupMisses{};
+  m.last_listing = std::chrono::steady_clock::now();
 }
 
 std::shared_ptr<OpenDir> FileSystem::dir(uint64_t fh) {
@@ -394,6 +413,7 @@ void FileSystem::apply_event(const filer_pb::SubscribeMetadataResponse& event) {
   const auto& n = event.event_notification();
   const std::string& dir = event.directory();
   if (!n.has_old_entry() && !n.has_new_entry()) return;  // progress marker
+  ++metadata_epoch_;  // before the caches change: answers fetched meanwhile are not cached
   if (n.has_old_entry()) {
     const std::string new_dir = n.new_parent_path().empty() ? dir : n.new_parent_path();
     const bool same_place = n.has_new_entry() && new_dir == dir && n.new_entry().name() == n.old_entry().name();
@@ -403,6 +423,7 @@ void FileSystem::apply_event(const filer_pb::SubscribeMetadataResponse& event) {
 }
 
 void FileSystem::drop_all_caches() {
+  ++metadata_epoch_;
   {
     std::lock_guard lock(entries_mu_);
     entries_.clear();

@@ -115,6 +115,7 @@ class FileSystem {
     int count = 0;
     std::chrono::steady_clock::time_point first;
     bool listing = false;  // a thread is listing the directory now
+    std::chrono::steady_clock::time_point last_listing{};
   };
 
   // Lists dir from the filer into the caches (every entry, and the names for negative
@@ -141,6 +142,9 @@ class FileSystem {
   Result<std::string> path_of(fuse_ino_t ino) const;
   Result<filer_pb::Entry> entry(fuse_ino_t ino, const std::string& path, bool fresh);
   void remember(uint64_t ino, const filer_pb::Entry& entry);
+  // Caches an entry fetched from the filer unless a metadata event was applied since `epoch`
+  // (taken before the RPC): the event may be newer than the answer.
+  void remember_fetched(uint64_t ino, const filer_pb::Entry& entry, uint64_t epoch);
   fuse_entry_param entry_param(uint64_t ino, const filer_pb::Entry& entry) const;
 
   MountOptions options_;
@@ -152,6 +156,7 @@ class FileSystem {
   reader::PrefetchPool prefetch_;  // after fetcher_: its threads stop before the fetcher goes
 
   std::mutex entries_mu_;
+  std::atomic<uint64_t> metadata_epoch_{0};  // bumped by every applied event and cache drop
   std::unordered_map<uint64_t, CachedEntry> entries_;
   std::unordered_map<std::string, Listing> listings_;            // guarded by entries_mu_
   std::unordered_map<std::string, LookupMisses> lookup_misses_;  // guarded by entries_mu_
