@@ -1424,7 +1424,7 @@ def plot(rep: dict, png: Path) -> None:
             ax.legend(fontsize=7)
         disk = (rep.get("ceilings") or {}).get("disk_cold_mb_s")
         if w in ("seq1", "seq4") and disk:
-            ax.axhline(disk, ls=":", color="r", lw=1.2, label="server disk, cold (dd of the .dat files)")
+            ax.axhline(disk, ls=":", color="r", lw=1.2, label="server disk, cold (best dd run of the .dat files)")
             ax.legend(fontsize=7)
         if w == "stream10g" and key == "client_peak_rss_mib":
             ax.axhline(OUR_CACHE_MB + OUR_PREFETCH_MB + OUR_FIXED_OVERHEAD_MIB, ls="--", color="r", lw=1,
