@@ -3,7 +3,6 @@
 // concurrency, reconnects, BUSY, and hostile messages that must not hurt the server.
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cstring>
@@ -13,9 +12,11 @@
 #include <random>
 #include <thread>
 
+#include "../codec/test_bytes.h"
 #include "../volume/volume_builder.h"
 #include "agent/ucx_server.h"
 #include "agent/volume_store.h"
+#include "codec/codec.h"
 #include "transport/ucx/agent_client.h"
 #include "transport/ucx/agent_protocol.h"
 #include "transport/ucx/ucx_util.h"
@@ -25,32 +26,12 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace proto = transport::ucx;
+using codec::testing::random_bytes;
 using transport::NeedleLocator;
 using transport::ucx::AgentClientOptions;
 using transport::ucx::AgentVolumeReader;
 using volume::testing::NeedleSpec;
 using volume::testing::VolumeBuilder;
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 NeedleLocator loc(uint32_t vid, uint64_t key, uint32_t cookie) {
   FileId f{vid, key, cookie};
@@ -71,7 +52,7 @@ class AgentFixture : public ::testing::Test {
     VolumeBuilder v;
     v.put(spec(1, 0x1001, small_));
     v.put(spec(2, 0x1002, large_));
-    NeedleSpec gz = spec(3, 0x1003, gzip(text_));
+    NeedleSpec gz = spec(3, 0x1003, codec::gzip(text_).value());
     gz.flags |= volume::kFlagCompressed;
     v.put(gz);
     v.put(spec(4, 0x1004, "deleted but readable"));
