@@ -40,7 +40,7 @@ constexpr SliceTables kTables = make_slice_tables();
 static_assert(kTables[0][1] == 0xF26B8303);  // well-known first entry of the Castagnoli table
 
 // a(x) * b(x) mod P, both in the reflected representation (bit 31 = x^0).
-uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
+constexpr uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
   uint32_t product = 0;
   for (uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
     if (a & bit) product ^= b;
@@ -55,12 +55,7 @@ constexpr std::array<uint32_t, 67> make_powers() {  // k up to 3 + 63 for any 64
   uint32_t p = 1u << 30;  // x^1
   for (auto& power : powers) {
     power = p;
-    uint32_t product = 0, b = p;  // p = p * p (constexpr copy of multiply_mod_p)
-    for (uint32_t bit = 1u << 31; bit != 0; bit >>= 1) {
-      if (p & bit) product ^= b;
-      b = (b & 1) ? (b >> 1) ^ kReflectedPolynomial : b >> 1;
-    }
-    p = product;
+    p = multiply_mod_p(p, p);
   }
   return powers;
 }
