@@ -123,17 +123,18 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
   negative.entry_timeout = attr_timeout();
   // Answer from the caches when they are fresh: `ls -l` of a big directory must not cost one
   // RPC per entry once readdirplus has brought the entries in.
-  if (auto hit = cached(child)) {
-    inodes_.acquire(child);
-    return entry_param(hit->first, hit->second);
+  auto from_caches = [&]() -> std::optional<fuse_entry_param> {
+    if (auto hit = cached(child)) {
+      inodes_.acquire(child);
+      return entry_param(hit->first, hit->second);
+    }
+    if (known_absent(*dir, name)) return negative;
+    return std::nullopt;
+  };
+  if (auto answer = from_caches()) return *answer;
+  if (warm_directory_after_miss(*dir)) {
+    if (auto answer = from_caches()) return *answer;
   }
-  if (known_absent(*dir, name)) return negative;
-  warm_directory_after_miss(*dir);
-  if (auto hit = cached(child)) {
-    inodes_.acquire(child);
-    return entry_param(hit->first, hit->second);
-  }
-  if (known_absent(*dir, name)) return negative;
   const uint64_t epoch = metadata_epoch_.load();
   auto found = filer_.lookup(*dir, name);
   if (!found.ok()) {
@@ -289,7 +290,7 @@ Status FileSystem::list_into_cache(const std::string& dir,
   return {};
 }
 
-void FileSystem::warm_directory_after_miss(const std::string& dir) {
+bool FileSystem::warm_directory_after_miss(const std::string& dir) {
   constexpr int kMissesBeforeListing = 3;
   constexpr size_t kMaxTrackedDirectories = 4096;
   {
@@ -297,15 +298,15 @@ void FileSystem::warm_directory_after_miss(const std::string& dir) {
     const auto now = std::chrono::steady_clock::now();
     if (lookup_misses_.size() >= kMaxTrackedDirectories && !lookup_misses_.count(dir)) lookup_misses_.clear();
     auto& m = lookup_misses_[dir];
-    if (m.listing) return;  // another thread is listing it; this lookup asks the filer itself
+    if (m.listing) return false;  // another thread is listing it; this lookup asks the filer itself
     // At most one warm-up listing per directory per entry TTL, whether it was cached or not (a
     // directory under constant change would otherwise be listed every few lookups).
-    if (m.last_listing != std::chrono::steady_clock::time_point{} && now - m.last_listing < entry_ttl()) return;
+    if (m.last_listing != std::chrono::steady_clock::time_point{} && now - m.last_listing < entry_ttl()) return false;
     if (m.count == 0 || now - m.first >= entry_ttl()) {
       m.count = 0;
       m.first = now;
     }
-    if (++m.count < kMissesBeforeListing) return;
+    if (++m.count < kMissesBeforeListing) return false;
     m.listing = true;
   }
   auto status = list_into_cache(dir, [](filer_pb::Entry&&, uint64_t) {});
@@ -314,6 +315,7 @@ void FileSystem::warm_directory_after_miss(const std::string& dir) {
   auto& m = lookup_misses_[dir];
   m = LookupMisses{};
   m.last_listing = std::chrono::steady_clock::now();
+  return status.ok();
 }
 
 std::shared_ptr<OpenDir> FileSystem::dir(uint64_t fh) {

@@ -123,8 +123,8 @@ class FileSystem {
   Status list_into_cache(const std::string& dir, const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry);
   // Counts a lookup that had to ask the filer; the third in a directory within the entry TTL
   // lists the whole directory, so the next lookups there are answered locally (opening many
-  // files of one directory without listing it first cost one RPC each).
-  void warm_directory_after_miss(const std::string& dir);
+  // files of one directory without listing it first cost one RPC each). True when it listed.
+  bool warm_directory_after_miss(const std::string& dir);
 
   [[nodiscard]] std::chrono::steady_clock::duration entry_ttl() const;
   // The fresh cached entry of path, if any.
