@@ -771,6 +771,7 @@ class Cluster:
         self._grpc: FilerGrpc | None = None
         self._cleanup_fn = None
         self.host = "127.0.0.1"  # where the servers listen; a subclass may bind elsewhere
+        self.launch_prefix: list[str] = []  # e.g. ["ip", "netns", "exec", NS] to run it in a namespace
 
     # -- addresses
     @property
@@ -815,8 +816,8 @@ class Cluster:
         self.volume_ports = [free_port_pair()]
         self.filer_port = free_port_pair()
         self._ports = [self.master_port, self.volume_ports[0], self.filer_port]
-        argv = [WEED_BIN, f"-logdir={self.dir / 'logs'}", "server",
-                f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        argv = [*self.launch_prefix, WEED_BIN, f"-logdir={self.dir / 'logs'}", "server",
+                f"-dir={self.dir / 'data'}", f"-ip={self.host}", f"-ip.bind={self.host}",
                 "-master=true", "-volume=true", "-filer",
                 "-s3=false", "-webdav=false", "-sftp=false", "-iam=false",
                 "-mq.broker=false", "-mq.agent=false",
@@ -837,15 +838,19 @@ class Cluster:
             self._wait_master(deadline, expect_nodes=1)
             for _ in range(self.n_extra_volumes):
                 self.add_volume_server(wait=False)
-            self._wait_master(deadline, expect_nodes=1 + self.n_extra_volumes)
-            for i in range(len(self.volume_ports)):
-                self._wait_http(self.volume_url(i) + "/status", deadline, "volume server")
-            self._wait_http(self.filer_url + "/?pretty=y", deadline, "filer")
-            self._wait_write_path(deadline)
+            self._wait_ready(deadline)
         except BaseException:
             print(self.logs_tail(), file=sys.stderr)
             self.stop(failed=True)
             raise
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Master with every volume server registered, each volume server, the filer, and a write."""
+        self._wait_master(deadline, expect_nodes=len(self.volume_ports))
+        for i in range(len(self.volume_ports)):
+            self._wait_http(self.volume_url(i) + "/status", deadline, "volume server")
+        self._wait_http(self.filer_url + "/?pretty=y", deadline, "filer")
+        self._wait_write_path(deadline)
 
     def stop(self, failed: bool = False) -> None:
         with shielded():
@@ -946,11 +951,7 @@ class Cluster:
         self.procs.insert(0, self.server)
         deadline = time.monotonic() + (timeout or self.start_timeout)
         try:
-            self._wait_master(deadline, expect_nodes=len(self.volume_ports))
-            for i in range(len(self.volume_ports)):
-                self._wait_http(self.volume_url(i) + "/status", deadline, "volume server")
-            self._wait_http(self.filer_url + "/?pretty=y", deadline, "filer")
-            self._wait_write_path(deadline)
+            self._wait_ready(deadline)
         except BaseException:
             print(self.logs_tail(), file=sys.stderr)
             raise

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness import (STATS, TMP_PREFIX, WEED_BIN, MiB, BytesBlob, Cluster, HarnessError, Proc, RandomBlob,
-                     format_mismatches, free_port_pair, text_bytes, verify_preads, verify_sequential)
+from harness import (STATS, TMP_PREFIX, MiB, BytesBlob, Cluster, HarnessError, Proc, RandomBlob,
+                     format_mismatches, text_bytes, verify_preads, verify_sequential)
 from test_rdma import Agent, RdmaMount, diag, run_agent_cli, wait_until
 
 NS_PREFIX = "swrdma"
@@ -153,35 +153,7 @@ class NetnsCluster(Cluster):
         super().__init__(**kw)
         self.link = link
         self.host = link.ns_ip
-
-    def start(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + self.name + "-"))
-        (self.dir / "logs").mkdir()
-        (self.dir / "data").mkdir()
-        self._cleanup_fn = harness._register_cleanup(lambda: self.stop())
-        self.master_port, self.filer_port = free_port_pair(), free_port_pair()
-        self.volume_ports = [free_port_pair()]
-        self._ports = [self.master_port, self.volume_ports[0], self.filer_port]
-        argv = ["ip", "netns", "exec", self.link.ns, WEED_BIN, f"-logdir={self.dir / 'logs'}", "server",
-                f"-dir={self.dir / 'data'}", f"-ip={self.host}", f"-ip.bind={self.host}",
-                "-master=true", "-volume=true", "-filer",
-                "-s3=false", "-webdav=false", "-sftp=false", "-iam=false", "-mq.broker=false", "-mq.agent=false",
-                f"-master.port={self.master_port}", f"-volume.port={self.volume_ports[0]}",
-                f"-filer.port={self.filer_port}", f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
-                f"-volume.max={self.volume_max}", "-master.telemetry=false", "-volume.preStopSeconds=0",
-                f"-filer.localSocket={self.dir / 'filer.sock'}"]
-        try:
-            self.server = Proc("weed-server", argv, self.dir / "weed-server.log", cwd=str(self.dir))
-            self.procs.append(self.server)
-            deadline = time.monotonic() + self.start_timeout
-            self._wait_master(deadline, expect_nodes=1)
-            self._wait_http(self.volume_url(0) + "/status", deadline, "volume server")
-            self._wait_http(self.filer_url + "/?pretty=y", deadline, "filer")
-            self._wait_write_path(deadline)
-        except BaseException:
-            print(self.logs_tail(), file=sys.stderr)
-            self.stop(failed=True)
-            raise
+        self.launch_prefix = ["ip", "netns", "exec", link.ns]
 
 
 @pytest.fixture(scope="module")
