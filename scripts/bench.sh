@@ -7,8 +7,6 @@
 # Extra arguments go to bench/run.py (see --help). BUILD_DIR selects the build tree (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j2
+BUILD_DIR=$BUILD_DIR bash scripts/build.sh
 exec .venv/bin/python bench/run.py --build-dir "$BUILD_DIR" "$@"

@@ -15,8 +15,7 @@ fi
 
 sanitized() {  # name, cmake sanitizer value, extra env for the tests
   local dir=build-$1
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEAWEED_SANITIZE="$2" >/dev/null
-  cmake --build "$dir" -j2
+  BUILD_DIR=$dir CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Debug -DSEAWEED_SANITIZE=$2 -DBUILD_TESTING=ON" bash scripts/build.sh
   # UCX's memory hooks and TSan's interceptors do not mix; the tests need neither.
   env $3 ctest --test-dir "$dir" -L unit --output-on-failure
   echo "check: unit tests clean under $1"

@@ -3,7 +3,5 @@
 # the mount on .demo/mnt with sample files. Ctrl-C unmounts and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-cmake -S . -B build -G Ninja -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j2 --target seaweed-rdma-mount $(grep -q seaweed-rdma-agent src/tools/CMakeLists.txt && [ -f src/tools/agent_main.cc ] && echo seaweed-rdma-agent)
+BUILD_DIR=build CMAKE_ARGS="-DBUILD_TESTING=OFF" bash scripts/build.sh --target seaweed-rdma-mount seaweed-rdma-agent
 exec .venv/bin/python scripts/demo.py

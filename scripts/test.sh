@@ -4,10 +4,8 @@
 #   scripts/test.sh -L unit         # extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j2
+BUILD_DIR=$BUILD_DIR CMAKE_ARGS="-DBUILD_TESTING=ON" bash scripts/build.sh  # ON: demo.sh may have cached OFF
 start=$(date +%s)
 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 1800 "$@"
 echo "test suite took $(( $(date +%s) - start )) s"
