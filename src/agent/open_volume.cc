@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "volume/crc32c.h"
 #include "volume/needle.h"
 #include "volume/volume_info.h"
 
@@ -219,13 +218,11 @@ Result<NeedleRead> OpenVolume::read(uint64_t key, uint32_t cookie, bool verify_c
         return out;
       }
     }
-    const uint32_t computed = volume::crc32c(needle->data);
-    if (!volume::crc_matches(needle->stored_crc, computed)) {
-      if (auto s = volume::verify_needle_crc(*needle); !s) return s.error().context(files_.dat_path());
-    }
+    auto computed = volume::verify_needle_crc(*needle);
+    if (!computed) return computed.error().context(files_.dat_path());
     std::lock_guard lock(crc_mu_);
-    verified_crc_[loc->offset_units] = computed;
-    out.crc = computed;
+    verified_crc_[loc->offset_units] = *computed;
+    out.crc = *computed;
     out.crc_verified = true;
   }
   return out;

@@ -65,7 +65,8 @@ struct Needle {
 // body are EINVAL errors that say which part is wrong. Does not check the CRC.
 Result<Needle> parse_needle(std::span<const uint8_t> record, int version);
 
-// Checks the stored CRC32C (raw or legacy transform) against the data. EIO on mismatch.
-Status verify_needle_crc(const Needle& n);
+// Checks the stored CRC32C (raw or legacy transform) against the data; returns the CRC computed
+// over the data. EIO on mismatch.
+Result<uint32_t> verify_needle_crc(const Needle& n);
 
 }  // namespace seaweed::volume
