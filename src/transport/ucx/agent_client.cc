@@ -378,13 +378,20 @@ Status AgentVolumeReader::execute(Request request, Call& call) {
   return {};
 }
 
+namespace {
+Request needle_request(Op op, const FileId& fid) {
+  Request r;
+  r.op = op;
+  r.volume_id = fid.volume_id;
+  r.needle_id = fid.key;
+  r.cookie = fid.cookie;
+  return r;
+}
+}  // namespace
+
 Result<size_t> AgentVolumeReader::read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) {
   if (dst.empty()) return size_t{0};
-  Request r;
-  r.op = Op::kRead;
-  r.volume_id = loc.fid.volume_id;
-  r.needle_id = loc.fid.key;
-  r.cookie = loc.fid.cookie;
+  Request r = needle_request(Op::kRead, loc.fid);
   r.offset = offset;
   if (dst.size() > kMaxReadLength) dst = dst.first(kMaxReadLength);
   r.length = dst.size();
@@ -411,11 +418,7 @@ Result<size_t> AgentVolumeReader::read_range(const NeedleLocator& loc, uint64_t 
 }
 
 Result<StoredNeedle> AgentVolumeReader::read_whole(const NeedleLocator& loc) {
-  Request r;
-  r.op = Op::kRead;
-  r.volume_id = loc.fid.volume_id;
-  r.needle_id = loc.fid.key;
-  r.cookie = loc.fid.cookie;
+  Request r = needle_request(Op::kRead, loc.fid);
   r.flags = kRequestWhole;
   Call call;
   call.want_whole = true;
@@ -427,11 +430,7 @@ Result<StoredNeedle> AgentVolumeReader::read_whole(const NeedleLocator& loc) {
 }
 
 Result<NeedleStat> AgentVolumeReader::stat(const FileId& fid) {
-  Request r;
-  r.op = Op::kStat;
-  r.volume_id = fid.volume_id;
-  r.needle_id = fid.key;
-  r.cookie = fid.cookie;
+  Request r = needle_request(Op::kStat, fid);
   Call call;
   call.want_whole = true;
   if (auto s = execute(r, call); !s) return s.error().context("stat " + fid.to_string());
