@@ -69,10 +69,8 @@ nlohmann::json counters_as_json(const std::string& text) {
 Result<std::string> clear_range(const NeedleRead& needle, uint64_t offset, uint64_t size) {
   std::string_view data(reinterpret_cast<const char*>(needle.data.data()), needle.data.size());
   std::string clear;
-  if ((needle.flags & volume::kFlagCompressed) && data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0x1f &&
-      static_cast<uint8_t>(data[1]) == 0x8b) {
-    auto inflated =
-        codec::gunzip(std::string_view(reinterpret_cast<const char*>(needle.data.data()), needle.data.size()));
+  if ((needle.flags & volume::kFlagCompressed) && codec::is_gzip(data)) {
+    auto inflated = codec::gunzip(data);
     if (!inflated) return inflated.error();
     clear = std::move(*inflated);
     data = clear;

@@ -36,10 +36,6 @@ Result<SharedContext> shared_context() {
 
 bool is_connection_error(int code) { return code == ECONNRESET || code == ECONNREFUSED || code == EPIPE; }
 
-bool has_gzip_magic(std::string_view d) {
-  return d.size() >= 2 && static_cast<uint8_t>(d[0]) == 0x1f && static_cast<uint8_t>(d[1]) == 0x8b;
-}
-
 }  // namespace
 
 // What one call is waiting for; filled by the callbacks on the calling thread.
@@ -404,7 +400,7 @@ Result<size_t> AgentVolumeReader::read_range(const NeedleLocator& loc, uint64_t 
   // Stored as gzip: inflate the whole needle, then slice (as the volume server does for a
   // ranged GET of a compressed needle).
   std::string clear;
-  if (has_gzip_magic(call.whole)) {
+  if (codec::is_gzip(call.whole)) {
     auto inflated = codec::gunzip(call.whole);
     if (!inflated) return inflated.error().context("read " + loc.fid_text + " from agent " + address_);
     clear = std::move(*inflated);
@@ -424,7 +420,7 @@ Result<StoredNeedle> AgentVolumeReader::read_whole(const NeedleLocator& loc) {
   call.want_whole = true;
   if (auto s = execute(r, call); !s) return s.error().context("read " + loc.fid_text);
   StoredNeedle out;
-  out.gzipped = (call.reply.needle_flags & kNeedleCompressed) && has_gzip_magic(call.whole);
+  out.gzipped = (call.reply.needle_flags & kNeedleCompressed) && codec::is_gzip(call.whole);
   out.data = std::move(call.whole);
   return out;
 }
