@@ -29,10 +29,11 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_down_(fallbacks("agent_down")) {}
 
 std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocator& loc, std::string& server,
-                                                               bool& any_agent) {
+                                                               bool& any_agent, bool& recovering) {
   const auto now = std::chrono::steady_clock::now();
   bool any_down = false;
   any_agent = false;
+  recovering = false;
   for (const auto& url : loc.urls) {
     auto agent = agent_for_(url);
     if (!agent) continue;
@@ -44,6 +45,7 @@ std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocat
         any_down = true;
         continue;
       }
+      recovering = it != health_.end();
     }
     server = url;
     return agent;
@@ -76,11 +78,11 @@ template <class T, class AgentCall, class HttpCall>
 Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call,
                                     uint64_t (*bytes)(const T&)) {
   std::string server;
-  bool any_agent = false;
-  if (auto agent = pick_agent(loc, server, any_agent)) {
+  bool any_agent = false, recovering = false;
+  if (auto agent = pick_agent(loc, server, any_agent, recovering)) {
     Result<T> r = agent_call(*agent);
     if (r.ok()) {
-      mark_up(server);
+      if (recovering) mark_up(server);  // healthy agents cost no second lookup
       rdma_bytes_.add(bytes(*r));
       return r;
     }

@@ -39,7 +39,9 @@ class FallbackVolumeReader : public VolumeReader {
   };
   // The agent to try for this needle (first replica with a healthy agent), with its server URL.
   // any_agent tells whether some replica has an agent at all (healthy or backing off).
-  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server, bool& any_agent);
+  // recovering: the picked agent has a health record (it failed before), so a success must clear it.
+  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server, bool& any_agent,
+                                           bool& recovering);
   void mark_down(const std::string& server, const Error& why);
   void mark_up(const std::string& server);
 
