@@ -47,19 +47,26 @@ std::shared_ptr<VolumeReader> AgentMap::reader_for_locked(const std::string& age
 }
 
 std::shared_ptr<VolumeReader> AgentMap::agent_for(const std::string& volume_server) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (auto it = explicit_.find(volume_server); it != explicit_.end()) return reader_for_locked(it->second);
   if (!explicit_.empty() || !kv_get_) return nullptr;  // an explicit map means: only these
   const auto now = std::chrono::steady_clock::now();
-  auto& known = discovered_[volume_server];
-  if (known.checked.time_since_epoch().count() == 0 || now - known.checked > refresh_) {
-    known.checked = now;
+  Known* known = &discovered_[volume_server];  // entries are never erased: stays valid unlocked
+  const bool first = known->checked.time_since_epoch().count() == 0;
+  if (first || now - known->checked > refresh_) {
+    known->checked = now;
+    // A refresh asks the filer without the lock: every read passes here, and a slow or absent
+    // filer must not stall reads meanwhile (they use the last answer). The first lookup of a
+    // volume server keeps the lock, so concurrent first reads wait for the answer.
+    if (!first) lock.unlock();
     auto value = kv_get_(kAgentKeyPrefix + volume_server);
-    std::string agent = value.ok() ? value.value() : known.agent;  // keep the last answer if the filer hiccups
-    if (agent != known.agent) spdlog::info("volume server {}: agent {}", volume_server, agent.empty() ? "none" : agent);
-    known.agent = agent;
+    if (!first) lock.lock();
+    if (value.ok() && value.value() != known->agent) {  // keep the last answer if the filer hiccups
+      spdlog::info("volume server {}: agent {}", volume_server, value->empty() ? "none" : *value);
+      known->agent = value.value();
+    }
   }
-  return known.agent.empty() ? nullptr : reader_for_locked(known.agent);
+  return known->agent.empty() ? nullptr : reader_for_locked(known->agent);
 }
 
 }  // namespace seaweed::transport
