@@ -264,7 +264,7 @@ def test_kill_and_restart(cluster, files):
     fid = cluster.chunks("/t/single.bin")[0]["file_id"]
     try:
         assert a.read(fid).stdout == files["single"]
-        a.proc.signal(signal.SIGKILL)
+        a.proc.send_signal(signal.SIGKILL)
         a.proc.wait(10)
         t = time.time()
         r = a.read(fid, timeout_ms=3000)
@@ -283,11 +283,11 @@ def test_sigterm_exits_cleanly(cluster):
     a = Agent(cluster, name="agent-term").start()
     try:
         t = time.time()
-        a.proc.signal(signal.SIGTERM)
+        a.proc.send_signal(signal.SIGTERM)
         rc = a.proc.wait(10)
-        assert rc == 0, a.proc.log_text()[-2000:]
+        assert rc == 0, a.log_text()[-2000:]
         assert time.time() - t < 5
-        assert "stopped" in a.proc.log_text()
+        assert "stopped" in a.log_text()
     finally:
         a.stop()
 
