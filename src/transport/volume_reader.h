@@ -15,10 +15,24 @@ namespace seaweed::transport {
 
 // Where a needle lives: its parsed id and the volume server URLs ("host:port", no scheme)
 // holding its volume, in the order to try them.
+//
+// Error codes every VolumeReader reports the same way (the fallback policy and the replica loop
+// depend on them):
+//   ENOENT   needle absent, deleted (without allow_deleted) or its cookie does not match
+//   EBADMSG  the replica's stored bytes fail their CRC-32C (corrupt copy): try another replica,
+//            never hand the bytes out
+//   EPERM    the read token was refused
+//   ETIMEDOUT, ECONNREFUSED, ECONNRESET, EIO, EPROTO: the transport or server failed
 struct NeedleLocator {
   FileId fid;
   std::string fid_text;           // canonical string form of fid
   std::vector<std::string> urls;  // replicas
+  // Serve a needle the volume server has marked deleted (HTTP readDeleted=true): only for reads
+  // of an open handle whose snapshot was superseded by an overwrite or delete.
+  bool allow_deleted = false;
+  // Upper bound of the needle's stored size (from the chunk's size, plus codec overhead); replies
+  // claiming more are refused before anything is allocated. 0: unknown.
+  uint64_t max_stored_size = 0;
 };
 
 // A needle's data exactly as stored (after the volume server's own gzip, if it applied one).
