@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libfuse3-dev fuse3 libucx-dev ucx-utils libibverbs-dev librdmacm-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev
+  libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev libtomlplusplus-dev
   python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio clang-format
 )
 
