@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read benchmark of seaweed-rdma-mount against weed mount, plain HTTP and the FUSE ceiling.
 
-One command starts a throw-away SeaweedFS cluster (integration/harness.py), the RDMA agent when it
+One command starts a throw-away SeaweedFS cluster (integration/harness), the RDMA agent when it
 exists, uploads the data sets, and runs every workload on every target:
 
   targets   ours_rdma     seaweed-rdma-mount -rdma.agents=VOLSERVER=AGENT (reads over UCX)

@@ -1,16 +1,11 @@
-"""pytest fixtures for the real-SeaweedFS integration tests (see harness.py)."""
+"""pytest fixtures for the real-SeaweedFS integration tests (see harness/__init__.py)."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import harness  # noqa: E402
-from harness import STATS, Cluster, Mount  # noqa: E402
+import harness
+from harness import STATS, Cluster, Mount
 
 
 def pytest_configure(config):

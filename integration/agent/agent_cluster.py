@@ -1,5 +1,5 @@
 """Fixtures for the seaweed-rdma-agent integration tests, on the shared integration harness
-(integration/harness.py: the `weed server` cluster, processes in their own groups, cleanup also
+(integration/harness/: the `weed server` cluster, processes in their own groups, cleanup also
 at interpreter exit): an agent process on the cluster's volume dir, and HTTP helpers.
 """
 
@@ -9,16 +9,13 @@ import hashlib
 import http.client
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import harness  # noqa: E402
-from harness import Proc, free_port  # noqa: E402,F401  (free_port is re-exported for the tests)
+import harness
+from harness import Proc, free_port  # noqa: F401  (free_port is re-exported for the tests)
 
 AGENT_BIN = os.environ.get("SEAWEED_AGENT_BIN") or str(harness.REPO / "build" / "bin" / "seaweed-rdma-agent")
 

@@ -8,16 +8,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from agent_cluster import (AGENT_BIN, Agent, Cluster, free_port, read_via_http_keepalive, run_cli,  # noqa: E402
-                           sha256)
+from agent_cluster import AGENT_BIN, Agent, Cluster, free_port, read_via_http_keepalive, run_cli, sha256
 
 TCP_ONLY = {"UCX_TLS": "tcp", "UCX_NET_DEVICES": "lo"}
 
