@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The project's own checks beyond the tests: formatting, and the unit tests under
+# The project's own checks beyond the tests: formatting, Python lint, and the unit tests under
 # ASan+UBSan and under TSan (separate build trees: build-asan, build-tsan).
 #   scripts/check.sh            all
 #   scripts/check.sh format     only clang-format
+#   scripts/check.sh lint       only pyflakes (Debian pyflakes3) over the Python in integration/, bench/, scripts/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -11,6 +12,12 @@ if [ "$what" = all ] || [ "$what" = format ]; then
   mapfile -t files < <(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.c')
   clang-format --dry-run --Werror "${files[@]}"
   echo "check: clang-format ok (${#files[@]} files)"
+fi
+
+if [ "$what" = all ] || [ "$what" = lint ]; then
+  mapfile -t py < <(git ls-files 'integration/*.py' 'bench/*.py' 'scripts/*.py')
+  pyflakes3 "${py[@]}"
+  echo "check: pyflakes ok (${#py[@]} files)"
 fi
 
 sanitized() {  # name, cmake sanitizer value, extra env for the tests

@@ -5,17 +5,14 @@ and seaweed-rdma-mount on .demo/mnt. Ctrl-C unmounts and stops everything."""
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 
+import harness  # integration/harness: scripts/demo.sh runs this with integration/ on PYTHONPATH
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "integration"))
-
-import harness  # noqa: E402
-
 BIN = REPO / "build" / "bin"
 
 

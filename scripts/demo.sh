@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build CMAKE_ARGS="-DBUILD_TESTING=OFF" bash scripts/build.sh --target seaweed-rdma-mount seaweed-rdma-agent
-exec .venv/bin/python scripts/demo.py
+PYTHONPATH="$PWD/integration${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python scripts/demo.py

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev libtomlplusplus-dev
   python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio clang-format
+  pyflakes3
 )
 
 missing=()

@@ -26,7 +26,7 @@ _flag_cache: dict[str, str] = {}
 
 
 def binary_has_flag(binary: str, flag: str) -> bool:
-    """Whether `binary -h` lists -flag (so optional flags are passed only when supported)."""
+    """Whether `binary -h` lists -flag (for flags a binary may not have yet)."""
     if binary not in _flag_cache:
         try:
             r = subprocess.run([binary, "-h"], capture_output=True, timeout=10, text=True)
@@ -63,8 +63,7 @@ class Mount:
 
     def argv(self) -> list[str]:
         a = [self.binary, f"-filer={self.filer}"]
-        if (not self.rdma and not any(x.startswith("-rdma.enabled") for x in self.args)
-                and binary_has_flag(self.binary, "rdma.enabled")):
+        if not self.rdma and not any(x.startswith("-rdma.enabled") for x in self.args):
             a.append("-rdma.enabled=false")
         a += self.args
         a += shlex.split(os.environ.get("SEAWEED_MOUNT_EXTRA_ARGS", ""))
