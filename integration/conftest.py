@@ -1,6 +1,14 @@
-"""pytest fixtures for the real-SeaweedFS integration tests (see harness/__init__.py)."""
+"""pytest fixtures for the real-SeaweedFS integration tests (see harness/__init__.py).
+
+Tests do not depend on their order: `--test-order=reverse|random` (or INTEG_TEST_ORDER, also under
+ctest) runs each file's tests backwards or shuffled, keeping each file's tests together so that
+module fixtures start once; `--test-order-seed=N` repeats a shuffle (the seed is in the header)."""
 
 from __future__ import annotations
+
+import os
+import random
+import time
 
 import pytest
 
@@ -8,8 +16,43 @@ import harness
 from harness import STATS, Cluster, Mount
 
 
+def pytest_addoption(parser):
+    parser.addoption("--test-order", choices=("file", "reverse", "random"),
+                     default=os.environ.get("INTEG_TEST_ORDER") or "file",
+                     help="order of the tests inside each file, and of the files (default: file order)")
+    parser.addoption("--test-order-seed", type=int, default=None,
+                     help="seed of --test-order=random (default: from the clock, shown in the header)")
+
+
 def pytest_configure(config):
     harness.install_signal_handlers()
+    if config.getoption("--test-order") == "random" and config.getoption("--test-order-seed") is None:
+        config.option.test_order_seed = time.time_ns() % 1_000_000
+
+
+def pytest_report_header(config):
+    order = config.getoption("--test-order")
+    if order == "random":
+        return f"test order: random, seed {config.getoption('--test-order-seed')}"
+    return f"test order: {order}"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    order = config.getoption("--test-order")
+    if order == "file":
+        return
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(str(item.path), []).append(item)
+    mods = list(groups.values())
+    if order == "reverse":
+        mods = [list(reversed(m)) for m in reversed(mods)]
+    else:
+        rng = random.Random(config.getoption("--test-order-seed"))
+        rng.shuffle(mods)
+        for m in mods:
+            rng.shuffle(m)
+    items[:] = [i for m in mods for i in m]
 
 
 def pytest_sessionstart(session):
@@ -23,7 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     tr.write_sep("-", "integration figures")
-    tr.write_line(f"mount binary: {harness.MOUNT_BIN}")
+    tr.write_line(f"mount binary: {harness.MOUNT_BIN}; {pytest_report_header(config)}")
     tr.write_line(STATS.summary())
     for n in STATS.notes:
         tr.write_line(n)

@@ -53,14 +53,22 @@ FIGURES: dict[str, object] = {}
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", autouse=True)
+def summary():
+    """After the module's tests, whichever ran and in whatever order: the staleness windows and
+    figures go into STATS.notes, which conftest prints in the terminal summary."""
+    yield
+    STATS.notes.extend(_summary_lines())
+
+
 @pytest.fixture(scope="module")
 def cl():
-    """A cluster of its own (it gets restarted at the end). No inline uploads: files have chunks,
-    so the page-cache cases really depend on keep_cache and invalidation."""
+    """A cluster of its own. No inline uploads: files have chunks, so the page-cache cases really
+    depend on keep_cache and invalidation."""
     with Cluster(name="coherence") as c:
         c.mkdir(ROOT)
         yield c
-        _publish_summary(c)
+        _write_json(c)  # beside the cluster's logs (kept with INTEG_KEEP=1)
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +112,6 @@ def _write_json(c: Cluster) -> Path | None:
         "figures": FIGURES,
     }, indent=1, default=str))
     return p
-
-
-_published = False
-
-
-def _publish_summary(c: Cluster) -> None:
-    """Into STATS.notes, which conftest prints in the terminal summary (with or without -s)."""
-    global _published
-    if _published:
-        return
-    _published = True
-    _write_json(c)
-    STATS.notes.extend(_summary_lines())
 
 
 def record(label: str, seconds: float) -> None:
@@ -170,6 +165,29 @@ def content_check(path: Path, expected: bytes):
         return (f"{len(got)} bytes (expected {len(expected)}), first difference at {d}: got "
                 f"{got[d:d + 8].hex()} expected {expected[d:d + 8].hex()}")
     return check
+
+
+def put_visible(c: Cluster, mounts: list[Mount], path: str, data: bytes) -> None:
+    """A test's setup step: uploads a new file and waits until every mount shows it with its size.
+    Without the wait the step would race the event: a mount that holds the parent's listing from
+    an earlier test (which one depends on the order the tests run in) answers ENOENT until the
+    event arrives. Not recorded as a staleness window."""
+    c.put(path, data)
+    wait_visible(mounts, path, lambda st: st.st_size == len(data), f"size {len(data)}")
+
+
+def wait_visible(mounts: list[Mount], path: str, ok, what: str) -> None:
+    deadline = time.monotonic() + VISIBLE_WITHIN + PATIENCE
+    for m in mounts:
+        while True:
+            try:
+                if ok(os.stat(p(m, path))):
+                    break
+            except FileNotFoundError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"setup: {path} ({what}) not visible on {m.path} after {VISIBLE_WITHIN + PATIENCE}s")
+            time.sleep(0.005)
 
 
 def timed_put(c: Cluster, path: str, data: bytes, **query) -> float:
@@ -280,7 +298,7 @@ def p(m: Mount, path: str) -> Path:
 def test_overwrite_new_size(cl, mnt):
     path = f"{ROOT}/over/resize.bin"
     old, new = random_bytes(101, 150_000), random_bytes(102, 210_001)
-    cl.put(path, old)
+    put_visible(cl, [mnt], path, old)
     assert read_all(p(mnt, path)) == old
     t0 = timed_put(cl, path, new)
     assert cl.get(path) == new
@@ -293,7 +311,7 @@ def test_overwrite_same_size_in_page_cache(cl, mnt):
     its cached pages are stale; the page-cache residency of the old content is checked first."""
     path = f"{ROOT}/over/cached.bin"
     old, new = random_bytes(111, 200_000), random_bytes(112, 200_000)
-    cl.put(path, old)
+    put_visible(cl, [mnt], path, old)
     warm_page_cache(p(mnt, path), old)
     t0 = timed_put(cl, path, new)
     poll("overwrite(page cache)", content_check(p(mnt, path), new), t0)
@@ -304,7 +322,7 @@ def test_overwrite_while_mapped(cl, mnt):
     mapped pages); a new open must read the new bytes."""
     path = f"{ROOT}/over/mapped.bin"
     old, new = random_bytes(121, 64 * 1024 + 5), random_bytes(122, 64 * 1024 + 5)
-    cl.put(path, old)
+    put_visible(cl, [mnt], path, old)
     warm_page_cache(p(mnt, path), old)
     fm = FileMap(p(mnt, path))
     try:
@@ -324,7 +342,7 @@ def test_overwrite_while_mapped(cl, mnt):
 def test_append(cl, mnt):
     path = f"{ROOT}/mod/append.log"
     first, more = random_bytes(201, 100_000), random_bytes(202, 33_333)
-    cl.put(path, first)
+    put_visible(cl, [mnt], path, first)
     warm_page_cache(p(mnt, path), first)
     t0 = timed_put(cl, path, more, op="append")
     assert cl.get(path) == first + more, "filer ground truth after ?op=append"
@@ -340,7 +358,7 @@ def test_append(cl, mnt):
 def test_offset_write(cl, mnt, where):
     path = f"{ROOT}/mod/offset-{where}.bin"
     base = random_bytes(301, 180_000)
-    cl.put(path, base)
+    put_visible(cl, [mnt], path, base)
     warm_page_cache(p(mnt, path), base)
     exp = Expected(base)
     off = 70_001 if where == "inside" else 200_000  # same size / extends with a hole
@@ -356,8 +374,8 @@ def test_delete(cl, mnt):
     d = f"{ROOT}/del"
     path = f"{d}/gone.bin"
     data = random_bytes(401, 50_000)
-    cl.put(path, data)
-    cl.put(f"{d}/stays.bin", b"stays")
+    put_visible(cl, [mnt], path, data)
+    put_visible(cl, [mnt], f"{d}/stays.bin", b"stays")
     warm_page_cache(p(mnt, path), data)
     assert "gone.bin" in os.listdir(p(mnt, d))
     status = cl.delete(path)
@@ -383,8 +401,9 @@ def test_rename(cl, mnt):
     d = f"{ROOT}/ren"
     src, dst = f"{d}/before.bin", f"{d}/sub/after.bin"
     data = random_bytes(501, 70_000)
-    cl.put(src, data)
+    put_visible(cl, [mnt], src, data)
     cl.mkdir(f"{d}/sub")
+    wait_visible([mnt], f"{d}/sub", lambda st: stat.S_ISDIR(st.st_mode), "a directory")
     warm_page_cache(p(mnt, src), data)
     assert os.listdir(p(mnt, f"{d}/sub")) == []
     with pytest.raises(FileNotFoundError):
@@ -419,7 +438,7 @@ def test_rename(cl, mnt):
 
 def test_new_name_after_listing_and_negative_lookup(cl, mnt):
     d = f"{ROOT}/newname"
-    cl.put(f"{d}/existing.txt", b"x")
+    put_visible(cl, [mnt], f"{d}/existing.txt", b"x")
     names = os.listdir(p(mnt, d))  # the mount has listed the directory
     assert names == ["existing.txt"], names
     target = p(mnt, f"{d}/fresh.bin")
@@ -490,6 +509,7 @@ def test_two_mounts(cl, mnt):
     cl.put(path, old)
     with Mount(cl, [], name="coh-mount2") as m2:
         mounts = {"mount1": mnt, "mount2": m2}
+        wait_visible(list(mounts.values()), path, lambda st: st.st_size == len(old), f"size {len(old)}")
         for m in mounts.values():
             warm_page_cache(p(m, path), old)
             assert "late.txt" not in os.listdir(p(m, d))
@@ -574,7 +594,16 @@ def _ls_l(path: Path) -> float:
     return dt
 
 
-def test_bigdir_ls_l_rpcs(cl, mnt, metrics_port, bigdir):
+@pytest.fixture
+def fresh_mnt(cl):
+    """A mount of its own, so that `cold` means cold whatever the other tests listed before."""
+    port = free_port()
+    with Mount(cl, [f"-metricsPort={port}"], name="coh-fresh-mount") as m:
+        yield m, port
+
+
+def test_bigdir_ls_l_rpcs(cl, fresh_mnt, bigdir):
+    mnt, metrics_port = fresh_mnt
     d, names = bigdir
     before = {k: rpcs(metrics_port, k) for k in ("LookupDirectoryEntry", "ListEntries")}
     cold = _ls_l(p(mnt, d))
@@ -652,11 +681,20 @@ def test_bigdir_ls_l_weed_mount(cl, bigdir):
 
 
 # --------------------------------------------------------------------------------------------
-# 5. weed server restart (last: it disturbs everything else)
+# 5. weed server restart (on a cluster of its own: it would disturb the other tests)
 # --------------------------------------------------------------------------------------------
 
 
-def test_filer_restart(cl, mnt):
+@pytest.fixture
+def restart_cluster():
+    with Cluster(name="coherence-restart") as c:
+        c.mkdir(ROOT)
+        with Mount(c, [], name="coh-restart-mount") as m:
+            yield c, m
+
+
+def test_filer_restart(restart_cluster):
+    cl, mnt = restart_cluster
     d = f"{ROOT}/restart"
     chunked, inline, unpinned = f"{d}/chunked.bin", f"{d}/inline.txt", f"{d}/unpinned.bin"
     data_c, data_u = random_bytes(801, 200_000), random_bytes(802, 90_000)
@@ -672,7 +710,7 @@ def test_filer_restart(cl, mnt):
 
     # The volume server goes down with the filer, so file data can only come from the kernel page
     # cache (this mount keeps no copy of plain chunks). Another process on the host may drop the
-    # caches (bench/run.py does), which would evict pages and even the inodes of closed files; pin
+    # caches (the benchmark does), which would evict pages and even the inodes of closed files; pin
     # what is asserted on: a mapping keeps chunked.bin's pages, an open fd keeps inline.txt's inode.
     pin = FileMap(p(mnt, chunked))
     pin_fd = os.open(p(mnt, inline), os.O_RDONLY)
@@ -727,10 +765,3 @@ def test_filer_restart(cl, mnt):
     t1 = timed_put(cl, f"{d}/created-after.txt", b"after restart\n")
     poll("after restart(create)", content_check(p(mnt, f"{d}/created-after.txt"), b"after restart\n"), t1)
 
-
-def test_zz_summary(cl):
-    """Prints the staleness windows (also in the terminal summary) and writes them as JSON."""
-    path = _write_json(cl)
-    lines = _summary_lines()
-    print("\n" + "\n".join(lines) + f"\n(json: {path})")
-    assert STALENESS, "no staleness windows recorded"

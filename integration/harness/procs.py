@@ -97,12 +97,22 @@ def install_signal_handlers() -> None:
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_libc.signal.restype = ctypes.c_void_p
 _PR_SET_PDEATHSIG = 1
+_SIG_DFL = 0
+# A runner started in the background by a non-interactive shell has SIGINT and SIGQUIT ignored
+# (nohup: SIGHUP), and children inherit that; libfuse then leaves SIGINT ignored, so a mount
+# would not stop on it. Children get these signals' default action back.
+_RESET_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
 
 
 def _child_setup() -> None:
-    # Runs in the child between fork and exec: die with the test runner even if it is SIGKILLed.
+    # Runs in the child between fork and exec (C calls only: it may be forked from any thread).
+    # Die with the test runner even if it is SIGKILLed.
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    for s in _RESET_SIGNALS:
+        _libc.signal(s, _SIG_DFL)
 
 
 def _pid_alive(pid: int) -> bool:
