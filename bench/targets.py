@@ -17,10 +17,10 @@ from pathlib import Path
 import harness as H
 
 from .clients import ClientResult, combine, run_clients
+from .config import GiB
 from .datasets import ROOT
 from .report import note_load
-from .system import (bdi_readahead, cpu_seconds, drop_caches, proc_status_kb, reset_peak_rss, set_readahead)
-from .config import GiB
+from .system import bdi_readahead, cpu_seconds, drop_caches, proc_status_kb, reset_peak_rss, set_readahead
 
 # The agents the run can start beside the volume server, by variant: (process name, extra flags).
 # A target names the variant it reads through in `agent`.
@@ -140,7 +140,8 @@ class Target:
 class MountTarget(Target):
     kind = "mount"
 
-    def make_mount(self, s) -> H.Mount:
+    def make_mount(self, s) -> tuple[H.Mount, int | None]:
+        """The mount (not started yet) and the port of its Prometheus /metrics, if any."""
         raise NotImplementedError
 
     def after_mount(self, s, m: H.Mount, info: dict) -> None:
@@ -148,9 +149,6 @@ class MountTarget(Target):
 
     def client_env(self, s) -> dict | None:
         """Environment added to the client programs (e.g. LD_PRELOAD)."""
-        return None
-
-    def metrics_port(self, m: H.Mount) -> int | None:
         return None
 
     def pids(self, s, m: H.Mount) -> dict:
@@ -166,7 +164,7 @@ class MountTarget(Target):
             s.warm_server()
         if w.cold:
             drop_caches()
-        m = self.make_mount(s)
+        m, metrics_port = self.make_mount(s)
         m.start()
         info: dict = {}
         try:
@@ -178,11 +176,11 @@ class MountTarget(Target):
                 if k != "client_daemon":
                     reset_peak_rss(pid)
             cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
-            met0 = scrape_read_bytes(self.metrics_port(m))
+            met0 = scrape_read_bytes(metrics_port)
             run = MountRun(s, self, w, rep, m)
             metrics = w.on_mount(run)
             cpu1 = {k: cpu_seconds(pid) for k, pid in pids.items()}
-            met1 = scrape_read_bytes(self.metrics_port(m))
+            met1 = scrape_read_bytes(metrics_port)
             hwm = {k: proc_status_kb(pid, "VmHWM") for k, pid in pids.items()}
             anon = {k: proc_status_kb(pid, "RssAnon") for k, pid in pids.items()}
 
@@ -191,8 +189,8 @@ class MountTarget(Target):
             sample.update(metrics)
             sample["cpu_s"] = {k: (cpu1[k] - cpu0[k]) if cpu1[k] is not None and cpu0[k] is not None else None
                                for k in pids}
-            if per_gib(sample["cpu_s"], sample.get("bytes")):
-                sample["cpu_s_per_gib"] = per_gib(sample["cpu_s"], sample.get("bytes"))
+            if gib := per_gib(sample["cpu_s"], sample.get("bytes")):
+                sample["cpu_s_per_gib"] = gib
             sample["peak_rss_mib"] = {k: (v / 1024 if v else None) for k, v in hwm.items()}
             w.finish_sample(run, sample)
             # VmHWM counts mapped file pages too (the agent maps the .dat files): RssAnon is the heap
@@ -254,7 +252,7 @@ class OursMount(MountTarget):
     def client_env(self, s) -> dict | None:
         return self._client_env(s) if self._client_env else None
 
-    def make_mount(self, s) -> H.Mount:
+    def make_mount(self, s) -> tuple[H.Mount, int | None]:
         c = s.cluster
         port = H.free_port_pair()
         args = ["-filer.path=" + ROOT, f"-metricsPort={port}"]
@@ -262,12 +260,7 @@ class OursMount(MountTarget):
             a = s.agents[self.agent]
             args += ["-rdma.enabled=true", f"-rdma.agents=127.0.0.1:{c.volume_ports[0]}=127.0.0.1:{a.port}"]
         args += self.mount_args
-        m = H.Mount(c, args, binary=s.mount_bin, rdma=self.agent is not None, name=self.name)
-        m.bench_metrics_port = port
-        return m
-
-    def metrics_port(self, m: H.Mount) -> int | None:
-        return getattr(m, "bench_metrics_port", None)
+        return H.Mount(c, args, binary=s.mount_bin, rdma=self.agent is not None, name=self.name), port
 
 
 class WeedMount(H.Mount):
@@ -322,8 +315,8 @@ class WeedMountTarget(MountTarget):
     def unavailable(self, s) -> str | None:
         return None if s.has_binary(H.WEED_BIN) else f"weed binary {H.WEED_BIN} missing"
 
-    def make_mount(self, s) -> H.Mount:
-        return WeedMount(s.cluster, ["-filer.path=" + ROOT, *self.args(s)], name=self.name)
+    def make_mount(self, s) -> tuple[H.Mount, int | None]:
+        return WeedMount(s.cluster, ["-filer.path=" + ROOT, *self.args(s)], name=self.name), None
 
     def after_mount(self, s, m, info) -> None:
         if self.tuned and WEED_TUNED_READAHEAD_KB:
@@ -362,8 +355,8 @@ class NullfsTarget(MountTarget):
     def unavailable(self, s) -> str | None:
         return None if s.has_binary(s.nullfs_bin) else f"{s.nullfs_bin} missing (build bench/)"
 
-    def make_mount(self, s) -> H.Mount:
-        return NullMount(s.cluster, s.nullfs_bin, s.data.nullfs_sets(), name=self.name)
+    def make_mount(self, s) -> tuple[H.Mount, int | None]:
+        return NullMount(s.cluster, s.nullfs_bin, s.data.nullfs_sets(), name=self.name), None
 
     def info(self, s) -> dict:
         return {"config": "libfuse3 low-level, fuse_session_loop_mt (16 threads, 4 idle), async_read, "
@@ -401,8 +394,8 @@ class CurlTarget(Target):
             sample["cpu_s"] = {k: cpu1[k] - cpu0[k] for k in pids}
             if r is not None:
                 sample["cpu_s"]["client"] = r.user + r.sys
-            if per_gib(sample["cpu_s"], sample.get("bytes")):
-                sample["cpu_s_per_gib"] = per_gib(sample["cpu_s"], sample.get("bytes"))
+            if gib := per_gib(sample["cpu_s"], sample.get("bytes")):
+                sample["cpu_s_per_gib"] = gib
             sample["peak_rss_mib"] = {"weed_server": (proc_status_kb(c.server.pid, "VmHWM") or 0) / 1024}
             if r is not None:
                 sample["peak_rss_mib"]["client"] = r.maxrss_kb / 1024
