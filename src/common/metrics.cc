@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include <memory>
+
 #include <map>
 #include <sstream>
 #include <vector>
@@ -7,7 +9,9 @@
 namespace seaweed {
 
 Metrics& Metrics::global() {
-  static Metrics instance;
+  // Never destroyed: threads of the client library (src/client) may still count bytes while an
+  // application exits.
+  static Metrics& instance = *std::make_unique<Metrics>().release();
   return instance;
 }
 

@@ -232,6 +232,12 @@ Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scr
   return {};
 }
 
+std::shared_ptr<const OpenFile> FileSystem::open_file(uint64_t fh) {
+  std::lock_guard lock(handles_mu_);
+  auto it = files_.find(fh);
+  return it == files_.end() ? nullptr : it->second;
+}
+
 void FileSystem::release(uint64_t fh) {
   std::lock_guard lock(handles_mu_);
   files_.erase(fh);

@@ -67,6 +67,10 @@ class FileSystem {
   // reader::ReadPieces); scratch holds whatever had to be read synchronously.
   Status read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out);
   void release(uint64_t fh);
+  // For the snapshot ioctl (fuse/snapshot_ioctl.cc): an open handle (null when unknown) and the
+  // replicas of a volume as reads use them.
+  std::shared_ptr<const OpenFile> open_file(uint64_t fh);
+  Result<std::vector<std::string>> volume_urls(uint32_t volume_id) { return locations_.find(volume_id); }
 
   Result<uint64_t> opendir(fuse_ino_t ino);
   std::shared_ptr<OpenDir> dir(uint64_t fh);

@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "fuse/snapshot_ioctl.h"
+
 namespace seaweed::fuse {
 namespace {
 
@@ -104,6 +106,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  forget_snapshot(fi->fh);
   fs(req).release(fi->fh);
   fuse_reply_err(req, 0);
 }
@@ -236,6 +239,7 @@ fuse_lowlevel_ops make_lowlevel_ops() {
   ops.setxattr = op_setxattr;
   ops.removexattr = op_removexattr;
   ops.fallocate = op_fallocate;
+  ops.ioctl = op_ioctl;
   return ops;
 }
 

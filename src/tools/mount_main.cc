@@ -13,9 +13,11 @@
 #include "filer/metadata_subscriber.h"
 #include "fuse/filesystem.h"
 #include "fuse/session.h"
+#include "fuse/snapshot_ioctl.h"
 #include "transport/agent_map.h"
 #include "transport/fallback_volume_reader.h"
 #include "transport/http/http_volume_reader.h"
+#include "transport/http/jwt.h"
 #include "transport/ucx/agent_client.h"
 #include "web/http_server.h"
 
@@ -163,6 +165,28 @@ int main(int argc, char** argv) {
   }
 
   seaweed::fuse::FileSystem fs(opt, filer_client, transport);
+  // What the snapshot ioctl tells processes that read this mount's files themselves (docs/PRELOAD.md).
+  seaweed::fuse::SnapshotIoctlConfig snapshot_config;
+  snapshot_config.agent_address = [&](const std::string& volume_server) -> std::string {
+    auto* agent = dynamic_cast<seaweed::transport::ucx::AgentVolumeReader*>(agents.agent_for(volume_server).get());
+    return agent ? agent->address() : std::string();
+  };
+  if (!opt.jwt_read_key.empty()) {
+    snapshot_config.mint_token = [key = opt.jwt_read_key](const std::string& fid, int32_t& lifetime) {
+      constexpr int32_t kLifetime = 60;
+      lifetime = kLifetime;
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      return seaweed::transport::http::mint_read_jwt(key, fid, now + kLifetime);
+    };
+  }
+  snapshot_config.rdma_enabled = rdma_enabled;
+  snapshot_config.fallback = rdma_fallback;
+  snapshot_config.peer_error_handling = rdma_peer_errors;
+  snapshot_config.rdma_timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, rdma_timeout_ms));
+  snapshot_config.http_timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, opt.http_timeout_ms));
+  seaweed::fuse::configure_snapshot_ioctl(std::move(snapshot_config));
   if (auto s = fs.check_root(); !s) return fail(s.error());
 
   // Coherence: filer events under the mounted path update or drop cached entries and pages.

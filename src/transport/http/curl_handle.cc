@@ -1,5 +1,7 @@
 #include "transport/http/curl_handle.h"
 
+#include <unistd.h>
+
 #include <mutex>
 
 namespace seaweed::transport::http {
@@ -14,8 +16,16 @@ bool ensure_curl_initialized() {
 CURL* thread_easy_handle() {
   if (!ensure_curl_initialized()) return nullptr;
   thread_local CurlEasy handle;
+  thread_local pid_t owner = 0;
+  if (handle && owner != getpid()) {
+    // A forked child inherited the parent's connection (the client library runs in application
+    // processes, docs/PRELOAD.md): sharing its socket would mix replies, so start afresh and leave
+    // the parent's handle alone.
+    (void)handle.release();
+  }
   if (!handle) {
     handle.reset(curl_easy_init());
+    owner = getpid();
   } else {
     curl_easy_reset(handle.get());
   }

@@ -1,5 +1,7 @@
 #include "transport/ucx/agent_client.h"
 
+#include <unistd.h>
+
 #include <poll.h>
 
 #include <array>
@@ -22,8 +24,12 @@ using SharedContext = std::shared_ptr<std::remove_pointer_t<ucp_context_h>>;
 Result<SharedContext> shared_context() {
   static std::mutex mu;
   static std::weak_ptr<std::remove_pointer_t<ucp_context_h>> weak;
+  static pid_t owner = 0;
   std::lock_guard lock(mu);
-  if (auto ctx = weak.lock()) return ctx;
+  // A forked child never uses its parent's context (the client library runs in application
+  // processes that fork, docs/PRELOAD.md): it makes its own.
+  if (owner == getpid())
+    if (auto ctx = weak.lock()) return ctx;
   ContextOptions options;
   options.features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
   options.defaults = recommended_ucx_defaults();
@@ -31,6 +37,7 @@ Result<SharedContext> shared_context() {
   if (!ctx) return ctx.error();
   SharedContext shared(ctx->release(), ContextDeleter{});
   weak = shared;
+  owner = getpid();
   return shared;
 }
 

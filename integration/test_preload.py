@@ -1,0 +1,398 @@
+"""libseaweed-rdma-preload.so end to end: programs started with LD_PRELOAD read the corpus of a
+real cluster straight from the agent (UCX) and must get exactly the bytes FUSE would give, with
+the preload's own counters (SEAWEED_RDMA_PRELOAD_STATS) showing who served them. Then the cases
+where the kernel's semantics must hold: dup'ed fds, threads sharing an fd, fork, exec, other file
+systems, mmap, a file changed during a read, the agent killed during a read; an encrypted cluster.
+The cases run in integration/preload_cases.py under the preload."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness import (MOUNT_BIN, STATS, Cluster, MiB, RandomBlob, random_bytes, text_bytes)
+from test_rdma import Agent, RdmaMount, core_files, large_files, volume_server_key, wait_until
+
+HERE = Path(__file__).resolve().parent
+PRELOAD = os.environ.get("SEAWEED_PRELOAD_LIB") or str(
+    Path(MOUNT_BIN).resolve().parent.parent / "lib" / "libseaweed-rdma-preload.so")
+CASES = HERE / "preload_cases.py"
+_LINE = re.compile(r"seaweed-rdma-preload\[(\d+)\]: seaweed-rdma: (.*)")
+
+
+class PreloadStats:
+    """The sum of the exit lines of every preloaded process that wrote to one stats file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lines: list[dict] = []
+        if path.exists():
+            for line in path.read_text().splitlines():
+                m = _LINE.match(line)
+                if m:
+                    self.lines.append({k: int(v) for k, v in (kv.split("=") for kv in m.group(2).split())})
+
+    def __getitem__(self, key: str) -> int:
+        return sum(d.get(key, 0) for d in self.lines)
+
+    def __str__(self):
+        keys = ("opens_served", "opens_declined", "declined_inline", "declined_tokens", "declined_snapshot",
+                "declined_other", "reads_served", "reads_fallback", "bytes_served", "bytes_fallback",
+                "bytes_rdma", "bytes_http")
+        return f"{len(self.lines)} processes: " + " ".join(f"{k}={self[k]}" for k in keys)
+
+
+def preloaded_env(stats: Path, extra: dict | None = None) -> dict:
+    env = dict(os.environ, LD_PRELOAD=PRELOAD, SEAWEED_RDMA_PRELOAD_STATS=str(stats))
+    env.update(extra or {})
+    return env
+
+
+def run_preloaded(argv, stats: Path, check=True, input=None, timeout=600, **kw) -> subprocess.CompletedProcess:
+    r = subprocess.run(argv, env=preloaded_env(stats), capture_output=True, input=input, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{argv} exited {r.returncode} under the preload:\n{r.stderr.decode()[-3000:]}")
+    return r
+
+
+def run_case(case: str, arg: str, stats: Path) -> dict:
+    r = run_preloaded([sys.executable, str(CASES), case, arg], stats)
+    return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+
+def sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def agent(cluster, corpus):
+    a = Agent(cluster, name="agent-preload")
+    a.start()
+    yield a
+    a.stop()
+
+
+@pytest.fixture(scope="module")
+def mnt(cluster, corpus, agent):
+    with RdmaMount(cluster, {volume_server_key(cluster): agent.address}, name="preload-mount") as m:
+        yield m
+
+
+@pytest.fixture
+def stats(tmp_path) -> Path:
+    return tmp_path / "preload-stats.txt"
+
+
+def test_library_is_built():
+    assert Path(PRELOAD).is_file(), f"{PRELOAD} missing (build the seaweed-rdma-preload target)"
+    deps = subprocess.run(["ldd", PRELOAD], capture_output=True, text=True).stdout
+    assert "libseaweed-rdma-read.so" in deps and "not found" not in deps, deps
+    assert "grpc" not in deps and "protobuf" not in deps, f"gRPC must not be loaded into applications:\n{deps}"
+
+
+def test_corpus_sha256sum_byte_exact(cluster, corpus, mnt, stats):
+    """sha256sum of every corpus file (all chunk kinds, holes, overlaps, inline, gzip) under the preload."""
+    files = core_files(corpus)
+    r = run_preloaded(["sha256sum", "--", *(mnt.p(f.path) for f in files)], stats)
+    got = {}
+    for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+        digest, name = line.split("  ", 1)
+        got[name] = digest
+    bad = [f.path for f in files if got.get(str(mnt.p(f.path))) != f.blob.sha256()]
+    assert not bad, f"sha256sum under the preload differs for {bad[:20]}"
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [sha256sum corpus]: {st}")
+    assert st["reads_fallback"] == 0, st
+
+
+@pytest.mark.parametrize("tool", ["cat", "cp", "dd", "dd-direct", "python"])
+def test_large_files_served_by_the_preload(corpus, mnt, stats, tmp_path, tool):
+    """The large files through common readers: byte-exact, and the preload (not FUSE) served them."""
+    large = large_files(corpus)
+    total = sum(f.blob.size for f in large)
+    for f in large:
+        src = str(mnt.p(f.path))
+        out = tmp_path / "out"
+        if tool == "cat":
+            with open(out, "wb") as o:
+                r = subprocess.run(["cat", src], env=preloaded_env(stats), stdout=o, stderr=subprocess.PIPE)
+                assert r.returncode == 0, r.stderr.decode()
+        elif tool == "cp":
+            run_preloaded(["cp", src, str(out)], stats)
+        elif tool == "dd":
+            run_preloaded(["dd", f"if={src}", f"of={out}", "bs=1M", "status=none"], stats)
+        elif tool == "dd-direct":
+            run_preloaded(["dd", f"if={src}", f"of={out}", "bs=1M", "iflag=direct", "status=none"], stats)
+        else:
+            got = run_case("sha", src, stats)["sha"]
+            assert got == f.blob.sha256(), f"{tool}: {f.path}"
+            continue
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        assert digest == f.blob.sha256(), f"{tool}: {f.path} differs"
+        out.unlink()
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [{tool}, {len(large)} large files, {total} B]: {st}")
+    assert st["opens_served"] >= len(large), st
+    assert st["bytes_served"] >= total, f"{tool}: the preload served {st['bytes_served']} of {total} B: {st}"
+    assert st["reads_fallback"] == 0, st
+    assert st["bytes_rdma"] >= 0.95 * total, f"{tool}: not over the agent: {st}"
+
+
+def test_tar_and_python_reader(cluster, corpus, mnt, stats, tmp_path):
+    """tar of corpus directories under the preload, extracted without it: every file byte-exact."""
+    dirs = ["multi", "chunk", "overlap", "hole", "append", "text", "inline", "sizes"]
+    root = mnt.p(corpus.root)
+    archive = tmp_path / "c.tar"
+    run_preloaded(["tar", "-cf", str(archive), "-C", str(root), *dirs], stats)
+    out = tmp_path / "x"
+    out.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(out)], check=True)
+    checked = 0
+    for f in core_files(corpus):
+        rel = f.path[len(corpus.root) + 1:]
+        if rel.split("/", 1)[0] in dirs:
+            assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == f.blob.sha256(), rel
+            checked += 1
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [tar, {checked} files]: {st}")
+    assert checked > 20 and st["opens_served"] > 0 and st["reads_fallback"] == 0, st
+    assert st["declined_inline"] > 0, f"inline files should be declined (read through FUSE): {st}"
+
+
+def test_git_fsck_under_preload(cluster, mnt, stats, tmp_path):
+    """A git repository on the filer: git fsck under the preload (loose objects are read with
+    read(); packs are mmap'ed, which goes through FUSE)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    repo = tmp_path / "repo"
+    env = dict(os.environ, HOME=str(home), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t", GIT_CONFIG_NOSYSTEM="1")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+    for i in range(6):
+        (repo / f"f{i % 3}.bin").write_bytes(random_bytes(900 + i, 300000 + i))
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-q", "-m", f"c{i}"], cwd=repo, check=True, env=env)
+        if i == 3:
+            subprocess.run(["git", "gc", "-q"], cwd=repo, check=True, env=env)
+    base = "/preload-git/.git"
+    for p in sorted((repo / ".git").rglob("*")):
+        if p.is_file():
+            cluster.put(base + "/" + str(p.relative_to(repo / ".git")), p.read_bytes(), maxMB=1)
+    gd = mnt.p(base)
+    r = subprocess.run(["git", "-c", "safe.directory=*", f"--git-dir={gd}", "fsck", "--full", "--strict"],
+                       env=preloaded_env(stats, {"HOME": str(home)}), capture_output=True)
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    head = subprocess.run(["git", "-c", "safe.directory=*", f"--git-dir={gd}", "rev-parse", "HEAD"],
+                          env=preloaded_env(stats, {"HOME": str(home)}), capture_output=True, check=True).stdout
+    assert head == subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, env=env).stdout
+    STATS.notes.append(f"preload [git fsck]: {PreloadStats(stats)}")
+
+
+# =============================================================================================
+# kernel semantics under the preload
+# =============================================================================================
+
+def big(corpus):
+    return next(f for f in core_files(corpus) if f.path.endswith("/multi/m9-maxmb2"))
+
+
+def test_dup_family_shares_one_offset(corpus, mnt, stats):
+    f = big(corpus)
+    r = run_case("dup", str(mnt.p(f.path)), stats)
+    data = f.blob.bytes()
+    assert r["sha"] == f.blob.sha256(), r
+    assert r["offsets"] == [f.blob.size] * 4, r
+    assert r["after_close"] == sha(data[12345:13345]), r
+    st = PreloadStats(stats)
+    assert st["opens_served"] == 1 and st["reads_served"] >= r["reads"] and st["reads_fallback"] == 0, st
+
+
+def test_threads_share_an_fd(corpus, mnt, stats):
+    f = big(corpus)
+    r = run_case("threads", str(mnt.p(f.path)), stats)
+    data = f.blob.bytes()
+    block = 65536
+    want = {sha(data[o:o + block]): o for o in range(0, len(data), block)}
+    offsets = [want.get(h) for h in r["pieces"]]
+    assert None not in offsets, "a thread got bytes that are not a block-aligned piece of the file"
+    assert sorted(offsets) == sorted(want.values()), "pieces missing or read twice"
+    assert sum(r["sizes"]) == f.blob.size
+    assert PreloadStats(stats)["reads_served"] >= len(r["pieces"])
+
+
+def test_fork_after_open(corpus, mnt, stats):
+    f = big(corpus)
+    data = f.blob.bytes()
+    r = run_case("fork", str(mnt.p(f.path)), stats)
+    assert "error" not in r["child"], r
+    assert r["status"] == 0
+    assert r["first"] == sha(data[:MiB])
+    assert r["child"]["child"] == sha(data[MiB:4 * MiB]) and r["child"]["n"] == 3 * MiB, r
+    assert r["child"]["pread"] == sha(data[:4096]) and r["pread"] == sha(data[:4096])
+    assert r["rest"] == sha(data[4 * MiB:]) and r["rest_n"] == len(data) - 4 * MiB, r
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [fork]: {st}")
+    assert len(st.lines) == 2 and st["reads_fallback"] == 0, f"parent and child served: {st}"
+
+
+def test_exec_inherits_the_fd(corpus, mnt, stats):
+    f = big(corpus)
+    data = f.blob.bytes()
+    r = run_case("exec", str(mnt.p(f.path)), stats)
+    assert r["first"] == sha(data[:MiB])
+    assert r["rest"] == sha(data[MiB:]) and r["rest_n"] == len(data) - MiB, r
+    assert r["unrelated_rc"] == 3 and r["unrelated_out"] == "hello\n" and r["at_end"] == 0, r
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [exec]: {st}")
+    # python's open, and cat's inherited stdin found lazily
+    assert st["opens_served"] >= 2 and st["bytes_served"] >= len(data), st
+
+
+def test_other_file_system_untouched(stats, tmp_path):
+    r = run_case("otherfs", str(tmp_path / "local.bin"), stats)
+    assert r["same"]
+    st = PreloadStats(stats)
+    assert st["opens_served"] == 0 and st["bytes_served"] == 0, st
+
+
+def test_mmap_of_a_mount_file(corpus, mnt, stats):
+    f = big(corpus)
+    data = f.blob.bytes()
+    r = run_case("mmap", str(mnt.p(f.path)), stats)
+    assert r["sha"] == f.blob.sha256()
+    assert r["mid"] == sha(data[len(data) // 2:len(data) // 2 + 5000])
+
+
+def test_readv_preadv_and_eof(corpus, mnt, stats):
+    f = big(corpus)
+    data = f.blob.bytes()
+    r = run_case("readv", str(mnt.p(f.path)), stats)
+    assert r["n"] == 4097 + MiB + 3 and r["head"] == sha(data[:r["n"]])
+    assert r["n2"] == 1500 and r["tail"] == sha(data[-1500:])
+    assert r["past"] == 0 and r["eof"] == 0
+
+
+def stepwise(path: str, stats: Path, between) -> dict:
+    """preload_cases.py stepwise: reads half of path, then `between()` runs, then the rest."""
+    p = subprocess.Popen([sys.executable, str(CASES), "stepwise", path], env=preloaded_env(stats),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert p.stdout.readline().strip() == b"half", p.stderr.read().decode()
+        between()
+        out, err = p.communicate(b"go\n", timeout=300)
+        assert p.returncode == 0, err.decode()
+        return json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_file_changed_during_the_read(cluster, mnt, stats):
+    """An fd keeps its snapshot while the file is overwritten; a new open sees the new content."""
+    path = "/preload-change/f.bin"
+    old = RandomBlob(61, 6 * MiB + 3)
+    new = random_bytes(62, 2 * MiB + 1)
+    cluster.put(path, old, maxMB=1)
+    local = str(mnt.p(path))
+
+    def overwrite():
+        cluster.put(path, new, maxMB=1)
+        wait_until("the mount to see the new content",
+                   lambda: os.path.getsize(local) == len(new), timeout=30)
+
+    r = stepwise(local, stats, overwrite)
+    assert r["sha"] == old.sha256() and r["n"] == old.size, "the open fd lost its snapshot"
+    assert run_case("sha", local, stats)["sha"] == sha(new)
+    st = PreloadStats(stats)
+    STATS.notes.append(f"preload [changed during read]: {st}")
+    assert st["opens_served"] == 2, st
+
+
+def test_agent_killed_during_a_read(cluster, corpus, stats):
+    """A second agent and mount; the agent is killed halfway through a read: exact bytes (the
+    library falls back to HTTP, or to FUSE)."""
+    a = Agent(cluster, name="agent-preload-kill")
+    a.start()
+    try:
+        with RdmaMount(cluster, {volume_server_key(cluster): a.address}, name="preload-kill-mount") as m:
+            f = next(x for x in core_files(corpus) if x.path.endswith("/big/b40"))
+            r = stepwise(str(m.p(f.path)), stats, a.kill9)
+            assert r["sha"] == f.blob.sha256() and r["n"] == f.blob.size
+            st = PreloadStats(stats)
+            STATS.notes.append(f"preload [agent killed mid-read]: {st}")
+            assert st["bytes_http"] + st["bytes_fallback"] > 0, f"nothing after the kill went another way: {st}"
+    finally:
+        if a.alive():
+            a.stop()
+
+
+def test_c_api_open_by_filer_path(cluster, corpus, mnt, tmp_path):
+    """The Python binding over libseaweed-rdma-read.so: open by mount path and by filer path,
+    pread, batched reads, stats."""
+    sys.path.insert(0, str(HERE.parent / "python"))
+    try:
+        import seaweed_rdma
+    finally:
+        sys.path.pop(0)
+    seaweed_rdma.load(str(Path(PRELOAD).parent / "libseaweed-rdma-read.so"))
+    f = big(corpus)
+    data = f.blob.bytes()
+    with seaweed_rdma.open(str(mnt.p(f.path))) as h:
+        assert h.size == len(data)
+        assert h.pread(MiB, 7) == data[7:7 + MiB]
+        assert h.pread(100, len(data) - 10) == data[-10:]
+        parts = h.pread_batch([(0, 4096), (3 * MiB, MiB), (len(data) - 1, 5)])
+        assert parts == [data[:4096], data[3 * MiB:4 * MiB], data[-1:]]
+    with seaweed_rdma.open_filer_path(cluster.filer_addr, f.path) as h:
+        assert h.read_all() == data
+    s = seaweed_rdma.stats()
+    assert s["opens_served"] >= 2 and s["bytes_served"] >= 2 * len(data), s
+
+
+# =============================================================================================
+# an encrypted cluster (AES-GCM, gzip + AES-GCM needles decoded in the application)
+# =============================================================================================
+
+@pytest.fixture(scope="module")
+def enc_cluster():
+    with Cluster(encrypt=True, name="preload-enc") as c:
+        yield c
+
+
+def test_encrypted_cluster(enc_cluster, tmp_path):
+    c = enc_cluster
+    files = {"/enc/m5": RandomBlob(71, 5 * MiB + 7), "/enc/b9": RandomBlob(72, 9 * MiB + 3)}
+    texts = {"/enc/t.txt": text_bytes(73, 3 * MiB + 11)}
+    for p, b in files.items():
+        c.put(p, b, maxMB=1)
+    for p, t in texts.items():
+        c.put(p, t, maxMB=1, content_type="text/plain")
+    a = Agent(c, name="agent-preload-enc")
+    a.start()
+    try:
+        with RdmaMount(c, {volume_server_key(c): a.address}, name="preload-enc-mount") as m:
+            stats = tmp_path / "stats.txt"
+            names = [*files, *texts]
+            r = run_preloaded(["sha256sum", *(str(m.p(p)) for p in names)], stats)
+            want = {**{p: b.sha256() for p, b in files.items()}, **{p: sha(t) for p, t in texts.items()}}
+            got = {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in r.stdout.decode().splitlines()}
+            assert all(got[str(m.p(p))] == want[p] for p in names), got
+            for p in names:
+                out = subprocess.run(["cat", str(m.p(p))], env=preloaded_env(stats), capture_output=True)
+                assert sha(out.stdout) == want[p], p
+            st = PreloadStats(stats)
+            STATS.notes.append(f"preload [encrypted cluster]: {st}")
+            total = sum(b.size for b in files.values()) + sum(len(t) for t in texts.values())
+            assert st["bytes_served"] >= total and st["reads_fallback"] == 0, st
+    finally:
+        a.stop()

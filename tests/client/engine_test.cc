@@ -1,0 +1,50 @@
+// The engine without a cluster: layouts whose bytes are holes, so every view is local.
+#include "client/engine.h"
+
+#include <gtest/gtest.h>
+
+namespace seaweed::client {
+namespace {
+
+LayoutSnapshot hole_file(uint64_t size) {
+  LayoutSnapshot s;
+  s.file_size = size;
+  s.flags = LayoutSnapshot::kRdmaEnabled | LayoutSnapshot::kFallback;
+  return s;
+}
+
+TEST(Engine, ReadsHolesAsZerosAndStopsAtTheSnapshotSize) {
+  Engine engine(hole_file(10 << 20), EngineOptions{});
+  auto reader = engine.open(hole_file(10 << 20));
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  std::string buf(3 << 20, 'x');
+  // A sequential stream (readahead kicks in after two reads), then a read across the end.
+  uint64_t off = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto n = (*reader)->pread(off, std::span<char>(buf.data(), buf.size()));
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    ASSERT_EQ(*n, buf.size());
+    EXPECT_EQ(buf.find_first_not_of('\0'), std::string::npos);
+    off += *n;
+  }
+  buf.assign(4 << 20, 'x');
+  auto tail = (*reader)->pread(off, std::span<char>(buf.data(), buf.size()));
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(*tail, (10u << 20) - off);
+  auto past = (*reader)->pread(10 << 20, std::span<char>(buf.data(), 10));
+  ASSERT_TRUE(past.ok());
+  EXPECT_EQ(*past, 0u);
+}
+
+TEST(Engine, RefusesAMalformedLayout) {
+  Engine engine(hole_file(1), EngineOptions{});
+  auto s = hole_file(10);
+  chunks::Chunk c;
+  c.file_id = "1,0101";
+  c.is_manifest = true;  // manifests must have been resolved by the daemon
+  s.chunks.push_back(c);
+  EXPECT_FALSE(engine.open(s).ok());
+}
+
+}  // namespace
+}  // namespace seaweed::client
