@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +83,9 @@ swr_file* decline(std::atomic<uint64_t>& reason, const Error& why) {
 swr_file* adopt(int fd, bool owns_fd) {
   setup_logging_once();
   if (!seaweed::client::on_fuse(fd)) return fail_null<swr_file>(ENOTSUP);
+  struct stat st {};
+  if (syscall(SYS_fstat, fd, &st) != 0) return fail_null<swr_file>(errno);
+  if (!S_ISREG(st.st_mode)) return fail_null<swr_file>(ENOTSUP);  // directories and the like: FUSE's
   const long fl = syscall(SYS_fcntl, fd, F_GETFL);
   if (fl < 0) return fail_null<swr_file>(errno);
   auto blob = seaweed::client::fetch_snapshot_blob(fd);
