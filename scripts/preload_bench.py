@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Side-by-side measurement of the preload library (issue 12 goals) until bench/ takes targets as
+a package: one cluster, one agent, one mount; every workload on FUSE-through-the-agent and on
+the preload (same agent, same run), plus `seaweed-rdma-agent bench` as the ceiling.
+
+  seq1    1 GiB, 1 reader (dd bs=1M), client cold (FUSE pages dropped with fadvise), server warm
+  seq4    4 readers, 4 files of 256 MiB, in parallel
+  rand4k  4 KiB random preads QD1 (bench/tools/randread.c; O_DIRECT on FUSE), p50/p99
+  agent   seaweed-rdma-agent bench over the 1 GiB file's fids, 1 thread, whole needles
+
+  .venv/bin/python scripts/preload_bench.py [--repeat 3] [--size-mb 1024] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "integration"))
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+from harness import MiB, Cluster, RandomBlob  # noqa: E402
+from test_rdma import AGENT_BIN, Agent, RdmaMount, volume_server_key  # noqa: E402
+
+PRELOAD = str(REPO / "build" / "lib" / "libseaweed-rdma-preload.so")
+RANDREAD = str(REPO / "build" / "bin" / "seaweed-randread")
+
+
+def drop_pages(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def dd_argv(path: str) -> list[str]:
+    return ["dd", f"if={path}", "of=/dev/null", "bs=1M", "status=none"]
+
+
+def timed_parallel(argvs: list[list[str]], env: dict | None) -> float:
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(a, env=env) for a in argvs]
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError(f"{p.args} exited {p.returncode}")
+    return time.monotonic() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--rand-seconds", type=float, default=5.0)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    size = args.size_mb * MiB
+    quarter = size // 4
+    preload_env = dict(os.environ, LD_PRELOAD=PRELOAD)
+    results: dict[str, list] = {k: [] for k in ("seq1_fuse", "seq1_preload", "seq4_fuse", "seq4_preload",
+                                                 "agent_bench", "rand_fuse_p50", "rand_preload_p50",
+                                                 "rand_fuse_p99", "rand_preload_p99")}
+    with Cluster(name="preload-bench") as c:
+        c.put("/b/seq", RandomBlob(1, size), maxMB=4)
+        for i in range(4):
+            c.put(f"/b/q{i}", RandomBlob(10 + i, quarter), maxMB=4)
+        a = Agent(c, name="agent-bench")
+        a.start()
+        try:
+            with RdmaMount(c, {volume_server_key(c): a.address}, name="bench-mount") as m:
+                seq, quarters = str(m.p("/b/seq")), [str(m.p(f"/b/q{i}")) for i in range(4)]
+                timed_parallel([dd_argv(p) for p in [seq, *quarters]], None)  # server warm
+                fids = [ch["file_id"] if "file_id" in ch else ch.get("fileId") for ch in c.chunks_of("/b/seq")]
+                with tempfile.NamedTemporaryFile("w", suffix=".fids", delete=False) as f:
+                    f.write("\n".join(x for x in fids if x) + "\n")
+                    fids_file = f.name
+                for rep in range(args.repeat):
+                    drop_pages(seq)
+                    results["seq1_fuse"].append(size / timed_parallel([dd_argv(seq)], None) / 1e6)
+                    results["seq1_preload"].append(size / timed_parallel([dd_argv(seq)], preload_env) / 1e6)
+                    for p in quarters:
+                        drop_pages(p)
+                    results["seq4_fuse"].append(size / timed_parallel([dd_argv(p) for p in quarters], None) / 1e6)
+                    results["seq4_preload"].append(
+                        size / timed_parallel([dd_argv(p) for p in quarters], preload_env) / 1e6)
+                    r = subprocess.run([AGENT_BIN, "bench", f"-agent={a.address}", f"-fidsFile={fids_file}",
+                                        "-rounds=1", "-threads=1"], capture_output=True, text=True)
+                    out = r.stdout + r.stderr
+                    mbs = re.findall(r"([0-9.]+)\s*MB/s", out)
+                    results["agent_bench"].append(float(mbs[-1]) if mbs else float("nan"))
+                    if rep == 0:
+                        print("agent bench output:", out.strip()[-400:], flush=True)
+                    for name, env, extra in (("fuse", None, []), ("preload", preload_env, [])):
+                        r = subprocess.run([RANDREAD, seq, "-t", str(args.rand_seconds), *extra], env=env,
+                                           capture_output=True, text=True, check=True)
+                        j = json.loads(r.stdout)
+                        results[f"rand_{name}_p50"].append(j["p50_us"])
+                        results[f"rand_{name}_p99"].append(j["p99_us"])
+                    print(f"rep {rep}: " + ", ".join(f"{k}={v[-1]:.1f}" for k, v in results.items()), flush=True)
+                os.unlink(fids_file)
+        finally:
+            a.stop()
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    ratios = {
+        "seq1_preload_over_fuse": med["seq1_preload"] / med["seq1_fuse"],
+        "seq1_preload_over_agent_bench": med["seq1_preload"] / med["agent_bench"],
+        "seq4_preload_over_fuse": med["seq4_preload"] / med["seq4_fuse"],
+        "rand_p50_preload_over_fuse": med["rand_preload_p50"] / med["rand_fuse_p50"],
+    }
+    report = {"samples": results, "medians": med, "ratios": ratios, "size_bytes": size,
+              "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "load": os.getloadavg()}
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
