@@ -112,6 +112,11 @@ def test_corpus_sha256sum_byte_exact(cluster, corpus, mnt, stats):
     st = PreloadStats(stats)
     STATS.notes.append(f"preload [sha256sum corpus]: {st}")
     assert st["reads_fallback"] == 0, st
+    # sha256sum reads with fopen/fread: served through the preload's stdio streams
+    large = [f for f in files if f.blob.size >= MiB]
+    assert st["bytes_served"] >= sum(f.blob.size for f in large), st
+    # readahead and whole-chunk decoding fetch a little more than they hand out, never much more
+    assert st["bytes_rdma"] + st["bytes_http"] <= 1.5 * st["bytes_served"], f"read amplification: {st}"
 
 
 @pytest.mark.parametrize("tool", ["cat", "cp", "dd", "dd-direct", "python"])
@@ -399,5 +404,7 @@ def test_encrypted_cluster(enc_cluster, tmp_path):
             STATS.notes.append(f"preload [encrypted cluster]: {st}")
             total = sum(b.size for b in files.values()) + sum(len(t) for t in texts.values())
             assert st["bytes_served"] >= total and st["reads_fallback"] == 0, st
+            # whole encrypted needles are fetched once per process and sliced from the chunk cache
+            assert st["bytes_rdma"] + st["bytes_http"] <= 1.5 * st["bytes_served"], f"read amplification: {st}"
     finally:
         a.stop()

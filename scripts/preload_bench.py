@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -93,11 +92,10 @@ def main() -> int:
                         size / timed_parallel([dd_argv(p) for p in quarters], preload_env) / 1e6)
                     r = subprocess.run([AGENT_BIN, "bench", f"-agent={a.address}", f"-fidsFile={fids_file}",
                                         "-rounds=1", "-threads=1"], capture_output=True, text=True)
-                    out = r.stdout + r.stderr
-                    mbs = re.findall(r"([0-9.]+)\s*MB/s", out)
-                    results["agent_bench"].append(float(mbs[-1]) if mbs else float("nan"))
-                    if rep == 0:
-                        print("agent bench output:", out.strip()[-400:], flush=True)
+                    try:
+                        results["agent_bench"].append(json.loads(r.stdout.strip().splitlines()[-1])["GBps"] * 1000)
+                    except (ValueError, IndexError, KeyError):
+                        print("agent bench output:", (r.stdout + r.stderr).strip()[-400:], flush=True)
                     for name, env, extra in (("fuse", None, []), ("preload", preload_env, [])):
                         r = subprocess.run([RANDREAD, seq, "-t", str(args.rand_seconds), *extra], env=env,
                                            capture_output=True, text=True, check=True)

@@ -8,6 +8,7 @@
 namespace seaweed::client {
 namespace {
 
+// The variable's value times scale, or fallback (already in bytes) when unset or not a number.
 size_t env_size(const char* name, size_t fallback, size_t scale = 1) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
@@ -30,9 +31,9 @@ std::atomic<uint64_t> g_generation{0};
 
 EngineOptions EngineOptions::from_environment() {
   EngineOptions o;
-  o.cache_bytes = env_size("SEAWEED_RDMA_CACHE_MB", o.cache_bytes >> 20, 1u << 20);
+  o.cache_bytes = env_size("SEAWEED_RDMA_CACHE_MB", o.cache_bytes, 1u << 20);
   o.prefetch_threads = std::max<size_t>(1, env_size("SEAWEED_RDMA_PREFETCH_THREADS", o.prefetch_threads));
-  o.prefetch_bytes = env_size("SEAWEED_RDMA_PREFETCH_MB", o.prefetch_bytes >> 20, 1u << 20);
+  o.prefetch_bytes = env_size("SEAWEED_RDMA_PREFETCH_MB", o.prefetch_bytes, 1u << 20);
   o.window_blocks = env_size("SEAWEED_RDMA_WINDOW", o.window_blocks);
   return o;
 }

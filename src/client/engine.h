@@ -31,7 +31,7 @@ namespace seaweed::client {
 
 struct EngineOptions {
   size_t cache_bytes = 64u << 20;     // decoded (gzip/encrypted) chunks: SEAWEED_RDMA_CACHE_MB
-  size_t prefetch_threads = 2;        // SEAWEED_RDMA_PREFETCH_THREADS
+  size_t prefetch_threads = 4;        // SEAWEED_RDMA_PREFETCH_THREADS (the daemon's default too)
   size_t prefetch_bytes = 32u << 20;  // readahead memory, all files: SEAWEED_RDMA_PREFETCH_MB
   size_t window_blocks = 8;           // 1 MiB blocks ahead of one sequential reader: SEAWEED_RDMA_WINDOW
   static EngineOptions from_environment();

@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -225,6 +227,72 @@ __attribute__((destructor)) void preload_fini() {
 
 int open_mode_flags(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
 
+// stdio: glibc's fread reads inside libc, where no wrapper sees it. A read-only fopen of a file
+// the library serves therefore makes a cookie stream whose read, seek and close go through the
+// wrappers above; its _fileno is set to the real fd, so fileno(), fstat(fileno()) and fadvise keep
+// working (the cookie stream carries glibc's _IO_IS_FILEBUF flag, which fileno() checks).
+ssize_t cookie_read(void* cookie, char* buf, size_t len) {
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
+  return do_read(fd, buf, len, real().read);
+}
+
+int cookie_seek(void* cookie, off64_t* offset, int whence) {
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
+  const off_t r = raw_lseek(fd, *offset, whence);
+  if (r < 0) return -1;
+  *offset = r;
+  return 0;
+}
+
+int cookie_close(void* cookie) {
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
+  table().forget(fd);
+  auto f = real().close;
+  return f ? f(fd) : static_cast<int>(syscall(SYS_close, fd));
+}
+
+// "r", "rb", "re", "rbe", "rm", ... : read-only modes without "+" or a ",ccs=" conversion.
+bool read_only_mode(const char* mode, bool& cloexec) {
+  if (mode == nullptr || mode[0] != 'r') return false;
+  cloexec = false;
+  for (const char* m = mode + 1; *m; ++m) {
+    if (*m == 'e') cloexec = true;
+    else if (*m != 'b' && *m != 'm' && *m != 'c') return false;
+  }
+  return true;
+}
+
+FILE* do_fopen(const char* path, const char* mode, FILE* (*pass)(const char*, const char*)) {
+  bool cloexec = false;
+  if (t_inside || path == nullptr || !read_only_mode(mode, cloexec)) return pass(path, mode);
+  int fd = -1;
+  {
+    Inside inside;
+    fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | (cloexec ? O_CLOEXEC : 0)));
+  }
+  if (fd < 0) return nullptr;  // errno as fopen(3) gives it
+  if (fd >= FdTable::kMaxFd) {
+    syscall(SYS_close, fd);
+    return pass(path, mode);
+  }
+  classify(fd);
+  if (table().get(fd).kind != FdKind::kOurs) {
+    KeepErrno keep;
+    table().set_not_ours(fd);
+    syscall(SYS_close, fd);
+    return pass(path, mode);  // exactly what libc would have made
+  }
+  cookie_io_functions_t io{cookie_read, nullptr, cookie_seek, cookie_close};
+  FILE* stream = fopencookie(reinterpret_cast<void*>(static_cast<intptr_t>(fd)), "r", io);
+  if (stream == nullptr) {
+    table().forget(fd);
+    syscall(SYS_close, fd);
+    return pass(path, mode);
+  }
+  stream->_fileno = fd;
+  return stream;
+}
+
 }  // namespace
 
 extern "C" {
@@ -351,6 +419,13 @@ __attribute__((visibility("default"))) void closefrom(int lowfd) {
   if (!t_inside && lowfd >= 0) table().forget_range(static_cast<unsigned>(lowfd), ~0u);
   if (auto f = real().closefrom) return f(lowfd);
   syscall(SYS_close_range, static_cast<unsigned>(lowfd), ~0u, 0);
+}
+
+__attribute__((visibility("default"))) FILE* fopen(const char* path, const char* mode) {
+  return do_fopen(path, mode, real().fopen);
+}
+__attribute__((visibility("default"))) FILE* fopen64(const char* path, const char* mode) {
+  return do_fopen(path, mode, real().fopen64 ? real().fopen64 : real().fopen);
 }
 
 // stdio closes its fd inside libc, where no wrapper sees it.

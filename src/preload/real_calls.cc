@@ -41,6 +41,8 @@ const RealCalls& real() {
   resolve(g_real.close_range, "close_range");
   resolve(g_real.closefrom, "closefrom");
   resolve(g_real.fclose, "fclose");
+  resolve(g_real.fopen, "fopen");
+  resolve(g_real.fopen64, "fopen64");
   resolve(g_real.dup, "dup");
   resolve(g_real.dup2, "dup2");
   resolve(g_real.dup3, "dup3");

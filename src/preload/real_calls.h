@@ -35,6 +35,8 @@ struct RealCalls {
   int (*close_range)(unsigned, unsigned, int) = nullptr;
   void (*closefrom)(int) = nullptr;
   int (*fclose)(FILE*) = nullptr;
+  FILE* (*fopen)(const char*, const char*) = nullptr;
+  FILE* (*fopen64)(const char*, const char*) = nullptr;
   int (*dup)(int) = nullptr;
   int (*dup2)(int, int) = nullptr;
   int (*dup3)(int, int, int) = nullptr;

@@ -48,3 +48,27 @@ TEST(Engine, RefusesAMalformedLayout) {
 
 }  // namespace
 }  // namespace seaweed::client
+
+namespace seaweed::client {
+namespace {
+
+TEST(EngineOptions, EnvironmentOverridesDefaultsInMegabytes) {
+  unsetenv("SEAWEED_RDMA_CACHE_MB");
+  unsetenv("SEAWEED_RDMA_PREFETCH_MB");
+  setenv("SEAWEED_RDMA_WINDOW", "3", 1);
+  auto o = EngineOptions::from_environment();
+  EXPECT_EQ(o.cache_bytes, EngineOptions{}.cache_bytes);  // defaults are bytes already
+  EXPECT_EQ(o.prefetch_bytes, EngineOptions{}.prefetch_bytes);
+  EXPECT_EQ(o.window_blocks, 3u);
+  setenv("SEAWEED_RDMA_CACHE_MB", "5", 1);
+  setenv("SEAWEED_RDMA_PREFETCH_MB", "junk", 1);
+  o = EngineOptions::from_environment();
+  EXPECT_EQ(o.cache_bytes, 5u << 20);
+  EXPECT_EQ(o.prefetch_bytes, EngineOptions{}.prefetch_bytes);
+  unsetenv("SEAWEED_RDMA_CACHE_MB");
+  unsetenv("SEAWEED_RDMA_PREFETCH_MB");
+  unsetenv("SEAWEED_RDMA_WINDOW");
+}
+
+}  // namespace
+}  // namespace seaweed::client
