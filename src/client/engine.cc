@@ -125,8 +125,7 @@ Result<std::unique_ptr<SnapshotReader>> Engine::open(const LayoutSnapshot& snaps
     }
   }
   for (const auto& v : snapshot.volumes) locations_.invalidate(v.volume_id);  // newest replicas from now on
-  return std::make_unique<SnapshotReader>(std::make_shared<const chunks::FileLayout>(std::move(layout.value())),
-                                          *this);
+  return std::make_unique<SnapshotReader>(std::make_shared<const chunks::FileLayout>(std::move(layout.value())), *this);
 }
 
 SnapshotReader::SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout, Engine& engine)

@@ -80,8 +80,8 @@ class Engine {
 
   EngineOptions options_;
   std::shared_mutex mu_;
-  std::unordered_map<uint32_t, std::vector<std::string>> volumes_;   // latest snapshot wins
-  std::unordered_map<std::string, std::string> agent_of_server_;     // volume server -> agent address
+  std::unordered_map<uint32_t, std::vector<std::string>> volumes_;                    // latest snapshot wins
+  std::unordered_map<std::string, std::string> agent_of_server_;                      // volume server -> agent address
   std::unordered_map<std::string, std::shared_ptr<transport::VolumeReader>> agents_;  // by address
   bool rdma_enabled_ = true;
   uint32_t rdma_timeout_ms_ = 5000;

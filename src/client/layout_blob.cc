@@ -162,7 +162,8 @@ Result<LayoutSnapshot> decode_snapshot(std::string_view blob) {
     VolumeReplicas v;
     uint16_t replicas = 0;
     if (!r.u32(v.volume_id) || !r.u16(replicas)) return bad("truncated volume " + std::to_string(i));
-    if (replicas > kMaxReplicas || replicas > r.remaining() / 4) return bad("replica count of volume " + std::to_string(v.volume_id));
+    if (replicas > kMaxReplicas || replicas > r.remaining() / 4)
+      return bad("replica count of volume " + std::to_string(v.volume_id));
     for (uint16_t j = 0; j < replicas; ++j) {
       Replica rep;
       if (!r.str16(rep.url, kMaxAddressBytes) || !r.str16(rep.agent, kMaxAddressBytes))

@@ -71,15 +71,15 @@ int swr_unregister_buffer(void* buf);
 
 /* Counters of this process. */
 typedef struct swr_stats {
-  uint64_t opens_served;     /* handles reading through the library */
-  uint64_t opens_declined;   /* mount files it could not serve (read through FUSE) */
-  uint64_t reads_served;     /* read calls answered by the library */
-  uint64_t reads_fallback;   /* read calls that went to FUSE after a library failure */
-  uint64_t bytes_served;     /* bytes handed to callers by the library */
-  uint64_t bytes_fallback;   /* bytes handed to callers through FUSE after a failure */
-  uint64_t bytes_rdma;       /* bytes fetched from agents over UCX (incl. readahead) */
-  uint64_t bytes_http;       /* bytes fetched from volume servers over HTTP */
-  uint64_t declined_inline;  /* declines and fallbacks by reason */
+  uint64_t opens_served;    /* handles reading through the library */
+  uint64_t opens_declined;  /* mount files it could not serve (read through FUSE) */
+  uint64_t reads_served;    /* read calls answered by the library */
+  uint64_t reads_fallback;  /* read calls that went to FUSE after a library failure */
+  uint64_t bytes_served;    /* bytes handed to callers by the library */
+  uint64_t bytes_fallback;  /* bytes handed to callers through FUSE after a failure */
+  uint64_t bytes_rdma;      /* bytes fetched from agents over UCX (incl. readahead) */
+  uint64_t bytes_http;      /* bytes fetched from volume servers over HTTP */
+  uint64_t declined_inline; /* declines and fallbacks by reason */
   uint64_t declined_tokens;
   uint64_t declined_snapshot; /* the ioctl or the blob failed */
   uint64_t declined_other;

@@ -1,8 +1,7 @@
 #include "common/metrics.h"
 
-#include <memory>
-
 #include <map>
+#include <memory>
 #include <sstream>
 #include <vector>
 

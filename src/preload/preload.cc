@@ -68,9 +68,7 @@ FdTable& table() {
   return t;
 }
 
-bool wants_serving(int flags) {
-  return (flags & O_ACCMODE) == O_RDONLY && (flags & (O_PATH | O_DIRECTORY)) == 0;
-}
+bool wants_serving(int flags) { return (flags & O_ACCMODE) == O_RDONLY && (flags & (O_PATH | O_DIRECTORY)) == 0; }
 
 // Asks the library whether fd is a file it can serve; remembers the answer.
 void classify(int fd) {
@@ -206,7 +204,10 @@ void print_stats() {
   n = std::min<int>(n, static_cast<int>(sizeof(line)) - 2);
   line[n++] = '\n';
   const bool to_stderr = std::strcmp(where, "1") == 0;
-  const int fd = to_stderr ? 2 : static_cast<int>(syscall(SYS_openat, AT_FDCWD, where, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  const int fd =
+      to_stderr
+          ? 2
+          : static_cast<int>(syscall(SYS_openat, AT_FDCWD, where, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (fd < 0) return;
   (void)!syscall(SYS_write, fd, line, static_cast<size_t>(n));
   if (!to_stderr) syscall(SYS_close, fd);
@@ -256,8 +257,10 @@ bool read_only_mode(const char* mode, bool& cloexec) {
   if (mode == nullptr || mode[0] != 'r') return false;
   cloexec = false;
   for (const char* m = mode + 1; *m; ++m) {
-    if (*m == 'e') cloexec = true;
-    else if (*m != 'b' && *m != 'm' && *m != 'c') return false;
+    if (*m == 'e')
+      cloexec = true;
+    else if (*m != 'b' && *m != 'm' && *m != 'c')
+      return false;
   }
   return true;
 }
@@ -297,13 +300,13 @@ FILE* do_fopen(const char* path, const char* mode, FILE* (*pass)(const char*, co
 
 extern "C" {
 
-#define SWR_VA_MODE(flags)            \
-  mode_t mode = 0;                    \
-  if (open_mode_flags(flags)) {       \
-    va_list ap;                       \
-    va_start(ap, flags);              \
-    mode = va_arg(ap, mode_t);        \
-    va_end(ap);                       \
+#define SWR_VA_MODE(flags)      \
+  mode_t mode = 0;              \
+  if (open_mode_flags(flags)) { \
+    va_list ap;                 \
+    va_start(ap, flags);        \
+    mode = va_arg(ap, mode_t);  \
+    va_end(ap);                 \
   }
 
 __attribute__((visibility("default"))) int open(const char* path, int flags, ...) {
@@ -371,8 +374,7 @@ __attribute__((visibility("default"))) ssize_t __pread_chk(int fd, void* buf, si
   if (len > buflen) return real().pread_chk(fd, buf, len, off, buflen);
   return do_pread(fd, buf, len, off, real().pread);
 }
-__attribute__((visibility("default"))) ssize_t __pread64_chk(int fd, void* buf, size_t len, off_t off,
-                                                             size_t buflen) {
+__attribute__((visibility("default"))) ssize_t __pread64_chk(int fd, void* buf, size_t len, off_t off, size_t buflen) {
   if (len > buflen) return real().pread64_chk(fd, buf, len, off, buflen);
   return do_pread(fd, buf, len, off, real().pread64);
 }

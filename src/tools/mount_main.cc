@@ -175,9 +175,8 @@ int main(int argc, char** argv) {
     snapshot_config.mint_token = [key = opt.jwt_read_key](const std::string& fid, int32_t& lifetime) {
       constexpr int32_t kLifetime = 60;
       lifetime = kLifetime;
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+      const auto now =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       return seaweed::transport::http::mint_read_jwt(key, fid, now + kLifetime);
     };
   }

@@ -1,8 +1,7 @@
 #include "transport/ucx/agent_client.h"
 
-#include <unistd.h>
-
 #include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
