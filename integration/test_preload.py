@@ -365,6 +365,12 @@ def test_c_api_open_by_filer_path(cluster, corpus, mnt, tmp_path):
         assert parts == [data[:4096], data[3 * MiB:4 * MiB], data[-1:]]
     with seaweed_rdma.open_filer_path(cluster.filer_addr, f.path) as h:
         assert h.read_all() == data
+    other = tmp_path / "not-on-the-mount.bin"
+    other.write_bytes(b"x" * 100)
+    with pytest.raises(OSError) as e:
+        seaweed_rdma.open(str(other))
+    import errno
+    assert e.value.errno == errno.ENOTSUP
     s = seaweed_rdma.stats()
     assert s["opens_served"] >= 2 and s["bytes_served"] >= len(data) + MiB, s
 
@@ -408,3 +414,74 @@ def test_encrypted_cluster(enc_cluster, tmp_path):
             assert st["bytes_rdma"] + st["bytes_http"] <= 1.5 * st["bytes_served"], f"read amplification: {st}"
     finally:
         a.stop()
+
+
+# =============================================================================================
+# the ioctls themselves, on a cluster that requires read tokens
+# =============================================================================================
+
+def _ioc_wr(nr: int, size: int) -> int:
+    return (3 << 30) | (size << 16) | (ord("W") << 8) | nr
+
+
+TOKEN_SIZE = 4 + 4 + 64 + 4 + 4 + 2048
+PAGE_SIZE = 16376
+
+
+def token_ioctl(fd: int, fid: str) -> tuple[str, int]:
+    import fcntl
+    import struct
+    req = bytearray(TOKEN_SIZE)
+    struct.pack_into("<II64s", req, 0, 1, len(fid), fid.encode())
+    fcntl.ioctl(fd, _ioc_wr(0x52, TOKEN_SIZE), req)
+    n, lifetime = struct.unpack_from("<Ii", req, 72)
+    return bytes(req[80:80 + n]).decode(), lifetime
+
+
+def snapshot_page(fd: int, offset: int = 0) -> dict:
+    import fcntl
+    import struct
+    page = bytearray(PAGE_SIZE)
+    struct.pack_into("<IIQ", page, 0, 1, 0, offset)
+    fcntl.ioctl(fd, _ioc_wr(0x51, PAGE_SIZE), page)
+    abi, n, off, total, sid, crc, _ = struct.unpack_from("<IIQQQII", page, 0)
+    return {"abi": abi, "n": n, "total": total, "id": sid, "data": bytes(page[40:40 + n])}
+
+
+def test_cluster_with_read_tokens(tmp_path):
+    """Read JWTs required: the preload declines (FUSE reads, byte-exact); the daemon's token ioctl
+    hands out a JWT for a fid of the handle and refuses any other fid; the snapshot says tokens."""
+    import base64
+    import errno
+    import struct
+    from harness import Mount
+    key = "preload-read-key"
+    with Cluster(name="preload-jwt", security_toml=f'[jwt.signing.read]\nkey = "{key}"\n') as c:
+        blob = RandomBlob(81, 3 * MiB + 5)
+        c.put("/jwt/f", blob, maxMB=1)
+        with Mount(c, ["-readOnly", f"-jwt.signing.read.key={key}"], name="preload-jwt-mount") as m:
+            stats = tmp_path / "stats.txt"
+            out = subprocess.run(["cat", str(m.p("/jwt/f"))], env=preloaded_env(stats), capture_output=True)
+            assert out.returncode == 0 and sha(out.stdout) == blob.sha256()
+            st = PreloadStats(stats)
+            assert st["declined_tokens"] == 1 and st["bytes_served"] == 0, st
+            fids = [ch.get("file_id") or ch.get("fileId") for ch in c.chunks_of("/jwt/f")]
+            fd = os.open(m.p("/jwt/f"), os.O_RDONLY)
+            try:
+                token, lifetime = token_ioctl(fd, fids[0])
+                payload = token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                assert claims["fid"] == fids[0] and lifetime > 0, claims
+                with pytest.raises(OSError) as e:
+                    token_ioctl(fd, "1,0123456789abcdef")
+                assert e.value.errno == errno.EPERM
+                page = snapshot_page(fd)
+                assert page["abi"] == 1 and page["n"] == page["total"] and page["data"][:4] == b"SWRL"
+                flags = struct.unpack_from("<I", page["data"], 24)[0]
+                assert flags & 1, "the snapshot must say the cluster needs tokens"
+                assert snapshot_page(fd)["id"] == page["id"]
+                with pytest.raises(OSError) as e:
+                    snapshot_page(fd, page["total"] + 1)
+                assert e.value.errno == errno.EINVAL
+            finally:
+                os.close(fd)
