@@ -119,7 +119,7 @@ def test_corpus_sha256sum_byte_exact(cluster, corpus, mnt, stats):
     assert st["bytes_rdma"] + st["bytes_http"] <= 1.5 * st["bytes_served"], f"read amplification: {st}"
 
 
-@pytest.mark.parametrize("tool", ["cat", "cp", "dd", "dd-direct", "python"])
+@pytest.mark.parametrize("tool", ["cat", "cp", "dd", "dd-direct", "python", "python-whole"])
 def test_large_files_served_by_the_preload(corpus, mnt, stats, tmp_path, tool):
     """The large files through common readers: byte-exact, and the preload (not FUSE) served them."""
     large = large_files(corpus)
@@ -138,7 +138,7 @@ def test_large_files_served_by_the_preload(corpus, mnt, stats, tmp_path, tool):
         elif tool == "dd-direct":
             run_preloaded(["dd", f"if={src}", f"of={out}", "bs=1M", "iflag=direct", "status=none"], stats)
         else:
-            got = run_case("sha", src, stats)["sha"]
+            got = run_case("whole" if tool == "python-whole" else "sha", src, stats)["sha"]
             assert got == f.blob.sha256(), f"{tool}: {f.path}"
             continue
         digest = hashlib.sha256(out.read_bytes()).hexdigest()

@@ -1,8 +1,11 @@
 #include "client/engine.h"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
+#include "reader/file_reader.h"
 #include "transport/ucx/agent_client.h"
 
 namespace seaweed::client {
@@ -134,6 +137,50 @@ SnapshotReader::SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout,
       stream_(std::make_unique<reader::StreamReader>(layout_, engine.fetcher(), &engine.pool(),
                                                      engine.options().window_blocks)) {}
 
-Result<size_t> SnapshotReader::pread(uint64_t offset, std::span<char> dst) { return stream_->read(offset, dst); }
+Result<size_t> SnapshotReader::pread(uint64_t offset, std::span<char> dst) {
+  const uint64_t size = layout_->size();
+  if (offset >= size || dst.empty()) return size_t{0};
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(dst.size(), size - offset));
+  if (len < kParallelThreshold) return stream_->read(offset, dst.first(len));
+  return parallel_read(offset, dst.first(len));
+}
+
+Result<size_t> SnapshotReader::parallel_read(uint64_t offset, std::span<char> dst) {
+  // Pieces end on kPiece boundaries of the file, so they line up with the readahead's blocks
+  // and, for the usual 1/4 MiB chunk sizes, with chunks.
+  std::vector<std::pair<uint64_t, std::span<char>>> pieces;
+  for (size_t done = 0; done < dst.size();) {
+    const uint64_t at = offset + done;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size() - done, kPiece - at % kPiece));
+    pieces.emplace_back(at, dst.subspan(done, n));
+    done += n;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t pending = pieces.size() - 1;
+  std::optional<Error> failed;
+  auto run = [&](size_t i) {
+    auto n = reader::read_file(*layout_, engine_.fetcher(), pieces[i].first, pieces[i].second);
+    std::optional<Error> error;
+    if (!n.ok())
+      error = n.error();
+    else if (*n != pieces[i].second.size())
+      error = make_error(EIO, "short read inside the snapshot's size");
+    std::lock_guard lock(mu);
+    if (error && !failed) failed = error->context("at " + std::to_string(pieces[i].first));
+  };
+  for (size_t i = 1; i < pieces.size(); ++i) {
+    engine_.pool().submit([&, i] {
+      run(i);
+      std::lock_guard lock(mu);
+      if (--pending == 0) cv.notify_one();
+    });
+  }
+  run(0);
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return pending == 0; });  // the jobs use this frame: wait for every one
+  if (failed) return *failed;
+  return dst.size();
+}
 
 }  // namespace seaweed::client

@@ -43,11 +43,19 @@ class Engine;
 class SnapshotReader {
  public:
   SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout, Engine& engine);
+  // Reads of at least this many bytes go straight into the caller's buffer, in kPiece pieces
+  // fetched in parallel (the caller's thread and the pool); smaller ones through the stream's
+  // readahead. A whole-file read would otherwise be one synchronous fetch after another.
+  static constexpr size_t kParallelThreshold = 4u << 20;
+  static constexpr size_t kPiece = 1u << 20;
+
   // Bytes of [offset, offset + dst.size()) into dst; the count (short only at the end of file).
   Result<size_t> pread(uint64_t offset, std::span<char> dst);
   [[nodiscard]] uint64_t size() const { return layout_->size(); }
 
  private:
+  Result<size_t> parallel_read(uint64_t offset, std::span<char> dst);
+
   std::shared_ptr<const chunks::FileLayout> layout_;
   Engine& engine_;
   std::unique_ptr<reader::StreamReader> stream_;

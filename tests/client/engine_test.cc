@@ -72,3 +72,26 @@ TEST(EngineOptions, EnvironmentOverridesDefaultsInMegabytes) {
 
 }  // namespace
 }  // namespace seaweed::client
+
+namespace seaweed::client {
+namespace {
+
+TEST(Engine, LargeReadsArriveWholeFromParallelPieces) {
+  Engine engine(hole_file(40 << 20), EngineOptions{});
+  auto reader = engine.open(hole_file(40 << 20));
+  ASSERT_TRUE(reader.ok());
+  // Unaligned start and a length that is not a multiple of the piece size; past the end too.
+  std::string buf(17 << 20, 'x');
+  auto n = (*reader)->pread(12345, std::span<char>(buf.data(), buf.size()));
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, buf.size());
+  EXPECT_EQ(buf.find_first_not_of('\0'), std::string::npos);
+  buf.assign(9 << 20, 'x');
+  auto tail = (*reader)->pread((40 << 20) - (5 << 20) - 7, std::span<char>(buf.data(), buf.size()));
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(*tail, (5u << 20) + 7);
+  EXPECT_EQ(buf.find_first_not_of('\0'), (5u << 20) + 7);  // zeros up to the end of file, untouched after
+}
+
+}  // namespace
+}  // namespace seaweed::client
