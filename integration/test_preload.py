@@ -11,10 +11,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -349,11 +347,10 @@ def test_agent_killed_during_a_read(cluster, corpus, stats):
 def test_c_api_open_by_filer_path(cluster, corpus, mnt, tmp_path):
     """The Python binding over libseaweed-rdma-read.so: open by mount path and by filer path,
     pread, batched reads, stats."""
-    sys.path.insert(0, str(HERE.parent / "python"))
-    try:
-        import seaweed_rdma
-    finally:
-        sys.path.pop(0)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("seaweed_rdma", HERE.parent / "python" / "seaweed_rdma" / "__init__.py")
+    seaweed_rdma = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seaweed_rdma)
     seaweed_rdma.load(str(Path(PRELOAD).parent / "libseaweed-rdma-read.so"))
     f = big(corpus)
     data = f.blob.bytes()

@@ -3,7 +3,8 @@
 a package: one cluster, one agent, one mount; every workload on FUSE-through-the-agent and on
 the preload (same agent, same run), plus `seaweed-rdma-agent bench` as the ceiling.
 
-  seq1    1 GiB, 1 reader (dd bs=1M), client cold (FUSE pages dropped with fadvise), server warm
+  seq1    1 GiB, 1 reader (dd bs=1M), client cold (FUSE pages dropped with fadvise), server warm;
+          also CPU seconds per GiB of the reader (with the preload's threads) + the mount daemon
   seq4    4 readers, 4 files of 256 MiB, in parallel
   rand4k  4 KiB random preads QD1 (bench/tools/randread.c; O_DIRECT on FUSE), p50/p99
   agent   seaweed-rdma-agent bench over the 1 GiB file's fids, 1 thread, whole needles
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import os
 import statistics
 import subprocess
@@ -45,13 +47,30 @@ def dd_argv(path: str) -> list[str]:
     return ["dd", f"if={path}", "of=/dev/null", "bs=1M", "status=none"]
 
 
-def timed_parallel(argvs: list[list[str]], env: dict | None) -> float:
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a process (all its threads), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+LAST_CPU = {"readers": 0.0, "mount": 0.0}
+
+
+def timed_parallel(argvs: list[list[str]], env: dict | None, mount_pid: int | None = None) -> float:
+    """Wall seconds; LAST_CPU gets the readers' CPU seconds (with the preload's threads) and the
+    mount daemon's over the same interval (the CPU figures hold up better on a busy machine)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m0 = proc_cpu(mount_pid) if mount_pid else 0.0
     t0 = time.monotonic()
     procs = [subprocess.Popen(a, env=env) for a in argvs]
     for p in procs:
         if p.wait() != 0:
             raise RuntimeError(f"{p.args} exited {p.returncode}")
-    return time.monotonic() - t0
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU["readers"] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    LAST_CPU["mount"] = (proc_cpu(mount_pid) - m0) if mount_pid else 0.0
+    return wall
 
 
 def main() -> int:
@@ -66,7 +85,8 @@ def main() -> int:
     preload_env = dict(os.environ, LD_PRELOAD=PRELOAD)
     results: dict[str, list] = {k: [] for k in ("seq1_fuse", "seq1_preload", "seq4_fuse", "seq4_preload",
                                                  "agent_bench", "rand_fuse_p50", "rand_preload_p50",
-                                                 "rand_fuse_p99", "rand_preload_p99")}
+                                                 "rand_fuse_p99", "rand_preload_p99", "cpu_s_per_gib_fuse",
+                                                 "cpu_s_per_gib_preload")}
     with Cluster(name="preload-bench") as c:
         c.put("/b/seq", RandomBlob(1, size), maxMB=4)
         for i in range(4):
@@ -76,6 +96,7 @@ def main() -> int:
         try:
             with RdmaMount(c, {volume_server_key(c): a.address}, name="bench-mount") as m:
                 seq, quarters = str(m.p("/b/seq")), [str(m.p(f"/b/q{i}")) for i in range(4)]
+                mpid = m.proc.pid
                 timed_parallel([dd_argv(p) for p in [seq, *quarters]], None)  # server warm
                 fids = [ch["file_id"] if "file_id" in ch else ch.get("fileId") for ch in c.chunks_of("/b/seq")]
                 with tempfile.NamedTemporaryFile("w", suffix=".fids", delete=False) as f:
@@ -83,8 +104,11 @@ def main() -> int:
                     fids_file = f.name
                 for rep in range(args.repeat):
                     drop_pages(seq)
-                    results["seq1_fuse"].append(size / timed_parallel([dd_argv(seq)], None) / 1e6)
-                    results["seq1_preload"].append(size / timed_parallel([dd_argv(seq)], preload_env) / 1e6)
+                    gib = size / (1 << 30)
+                    results["seq1_fuse"].append(size / timed_parallel([dd_argv(seq)], None, mpid) / 1e6)
+                    results["cpu_s_per_gib_fuse"].append((LAST_CPU["readers"] + LAST_CPU["mount"]) / gib)
+                    results["seq1_preload"].append(size / timed_parallel([dd_argv(seq)], preload_env, mpid) / 1e6)
+                    results["cpu_s_per_gib_preload"].append((LAST_CPU["readers"] + LAST_CPU["mount"]) / gib)
                     for p in quarters:
                         drop_pages(p)
                     results["seq4_fuse"].append(size / timed_parallel([dd_argv(p) for p in quarters], None) / 1e6)

@@ -41,6 +41,17 @@ void FdTable::set_ours(int fd, std::shared_ptr<OpenDescription> description) {
   s->description = std::move(description);
 }
 
+FdState FdTable::claim(int fd, FdKind kind, std::shared_ptr<OpenDescription> description) {
+  Slot* s = slot(fd, true);
+  if (s == nullptr) return {};
+  std::lock_guard lock(stripe(fd));
+  if (s->kind == FdKind::kUnknown) {
+    s->kind = kind;
+    s->description = kind == FdKind::kOurs ? std::move(description) : nullptr;
+  }
+  return FdState{s->kind, s->description};
+}
+
 void FdTable::set_not_ours(int fd) {
   Slot* s = slot(fd, true);
   if (s == nullptr) return;

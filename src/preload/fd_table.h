@@ -41,6 +41,9 @@ class FdTable {
 
   [[nodiscard]] FdState get(int fd) const;
   void set_ours(int fd, std::shared_ptr<OpenDescription> description);
+  // The first classification of an unknown fd wins: two threads probing the same fd at once
+  // must end up sharing one description (one offset lock). Returns the fd's state after.
+  FdState claim(int fd, FdKind kind, std::shared_ptr<OpenDescription> description);
   void set_not_ours(int fd);
   // close(fd): back to unknown.
   void forget(int fd);

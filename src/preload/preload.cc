@@ -70,23 +70,24 @@ FdTable& table() {
 
 bool wants_serving(int flags) { return (flags & O_ACCMODE) == O_RDONLY && (flags & (O_PATH | O_DIRECTORY)) == 0; }
 
-// Asks the library whether fd is a file it can serve; remembers the answer.
-void classify(int fd) {
+// Asks the library whether fd is a file it can serve; remembers the answer (the first answer,
+// if two threads ask at once). Returns the fd's state.
+FdState classify(int fd) {
   KeepErrno keep;
   Inside inside;
   swr_file* file = swr_open_fd(fd, SWR_ADOPT_BORROW);
-  if (file == nullptr) {
-    table().set_not_ours(fd);
-    return;
-  }
+  if (file == nullptr) return table().claim(fd, FdKind::kNotOurs, nullptr);
   auto handle = std::shared_ptr<void>(file, [](void* f) { swr_close(static_cast<swr_file*>(f)); });
-  table().set_ours(fd, std::make_shared<OpenDescription>(std::move(handle)));
+  return table().claim(fd, FdKind::kOurs, std::make_shared<OpenDescription>(std::move(handle)));
 }
 
+// A read-only open is classified on its first read (an fd opened and never read, as tar and
+// git do with many files, costs no snapshot ioctl); anything else is not ours. Either way a stale
+// state of a number closed behind the preload's back is replaced.
 int after_open(int fd, int flags) {
   if (fd < 0 || t_inside || fd >= FdTable::kMaxFd) return fd;
   if (wants_serving(flags)) {
-    classify(fd);
+    table().forget(fd);
   } else {
     table().set_not_ours(fd);
   }
@@ -107,8 +108,7 @@ FdState state_for_read(int fd) {
         return {};
       }
     }
-    classify(fd);
-    st = table().get(fd);
+    st = classify(fd);
   }
   return st;
 }
@@ -187,8 +187,12 @@ ssize_t do_preadv(int fd, const iovec* iov, int count, off_t off, int flags,
   return syscall(SYS_preadv2, fd, iov, count, static_cast<long>(off), 0L, flags);
 }
 
+// A dup of a not yet classified fd: classify the original first, so both share one description
+// (one offset lock), as they share one in the kernel.
 int after_dup(int from, int to) {
-  if (to >= 0 && !t_inside) table().duplicate(from, to);
+  if (to < 0 || t_inside) return to;
+  if (table().get(from).kind == FdKind::kUnknown) state_for_read(from);
+  table().duplicate(from, to);
   return to;
 }
 
@@ -278,8 +282,8 @@ FILE* do_fopen(const char* path, const char* mode, FILE* (*pass)(const char*, co
     syscall(SYS_close, fd);
     return pass(path, mode);
   }
-  classify(fd);
-  if (table().get(fd).kind != FdKind::kOurs) {
+  table().forget(fd);
+  if (classify(fd).kind != FdKind::kOurs) {
     KeepErrno keep;
     table().set_not_ours(fd);
     syscall(SYS_close, fd);

@@ -110,3 +110,23 @@ TEST(FdTable, LocksStartFreeAfterFork) {
 
 }  // namespace
 }  // namespace seaweed::preload
+
+namespace seaweed::preload {
+namespace {
+
+TEST(FdTable, FirstClaimOfAnUnknownFdWins) {
+  FdTable t;
+  int a = 0, b = 0;
+  auto first = t.claim(5, FdKind::kOurs, description(&a));
+  auto second = t.claim(5, FdKind::kOurs, description(&b));  // a racing probe of the same fd
+  EXPECT_EQ(first.description, second.description);
+  EXPECT_EQ(b, 1);  // the loser's handle is closed at once
+  EXPECT_EQ(t.claim(6, FdKind::kNotOurs, nullptr).kind, FdKind::kNotOurs);
+  EXPECT_EQ(t.claim(6, FdKind::kOurs, description(&b)).kind, FdKind::kNotOurs);
+  first = second = {};  // the copies above hold the description too
+  t.forget(5);
+  EXPECT_EQ(a, 1);
+}
+
+}  // namespace
+}  // namespace seaweed::preload
