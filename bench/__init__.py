@@ -7,6 +7,8 @@ workload on every target:
   targets   ours_rdma      seaweed-rdma-mount -rdma.agents=VOLSERVER=AGENT (reads over UCX)
             ours_rdma_cma  as ours_rdma through a second agent, both with UCX peer error handling
                            off (-rdma.peerErrorHandling=false): UCX uses cma on one host
+            ours_preload   as ours_rdma, with libseaweed-rdma-preload.so in the client programs
+                           (LD_PRELOAD): they read from the agent themselves, not through FUSE
             ours_http      seaweed-rdma-mount -rdma.enabled=false
             weed_default   weed mount (same weed binary as the cluster), defaults
             weed_tuned     weed mount with read-side tuning (see WEED_TUNED_ARGS in targets.py)

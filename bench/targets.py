@@ -449,6 +449,12 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
               "(-rdma.peerErrorHandling=false): UCX 1.13 then uses cma on one host, the mount pulls "
               "the bytes from the agent's mapped .dat itself (one-sided, as RDMA READ would)",
               "#8c564b", agent="cma", mount_args=("-rdma.peerErrorHandling=false",)),
+    OursMount("ours_preload",
+              "the agent path through libseaweed-rdma-preload.so in the client programs (LD_PRELOAD): "
+              "the readers fetch the bytes from the agent over UCX themselves, FUSE serves the rest "
+              "(docs/PRELOAD.md)", "#bcbd22", agent="default",
+              requires=lambda s: [str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")],
+              client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
     OursMount("ours_http", "seaweed-rdma-mount, -rdma.enabled=false (HTTP to the volume server)", "#ff7f0e",
               mount_args=("-rdma.enabled=false",)),
     WeedMountTarget("weed_default", "weed mount, default flags", "#1f77b4"),
