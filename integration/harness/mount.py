@@ -40,12 +40,16 @@ class Mount:
     """Runs the FUSE client on a fresh mountpoint; a context manager.
 
     Mount(cluster, ["-readOnly"]) -> mounted at .path once /proc/mounts shows it.
-    cwd: the mount process's working directory (default: the test runner's)."""
+    cwd: the mount process's working directory (default: the test runner's).
+    launch_prefix: argv prefix, e.g. a network namespace's (harness.netns.Host.prefix());
+    mount_parent: where the mountpoint is made (default the temp dir; a namespaced mount needs
+    harness.netns.Lan.shared_dir() so that the test runner sees it)."""
 
     def __init__(self, cluster: Cluster | None = None, args: Iterable[str] = (),
                  filer: str | None = None, binary: str | None = None, rdma: bool = False,
                  env: dict | None = None, ready_timeout: float = 30.0, name: str = "mount",
-                 cwd: str | os.PathLike | None = None):
+                 cwd: str | os.PathLike | None = None, launch_prefix: Iterable[str] = (),
+                 mount_parent: str | os.PathLike | None = None):
         self.cluster = cluster
         self.filer = filer or (cluster.filer_addr if cluster else None)
         self.binary = binary or MOUNT_BIN
@@ -55,6 +59,8 @@ class Mount:
         self.ready_timeout = ready_timeout
         self.name = name
         self.cwd = cwd
+        self.launch_prefix = list(launch_prefix)
+        self.mount_parent = mount_parent
         self.path: Path | None = None
         self.proc: Proc | None = None
         self.returncode: int | None = None
@@ -62,7 +68,7 @@ class Mount:
         self.log_dir = None
 
     def argv(self) -> list[str]:
-        a = [self.binary, f"-filer={self.filer}"]
+        a = [*self.launch_prefix, self.binary, f"-filer={self.filer}"]
         if not self.rdma and not any(x.startswith("-rdma.enabled") for x in self.args):
             a.append("-rdma.enabled=false")
         a += self.args
@@ -80,7 +86,8 @@ class Mount:
     def start(self) -> None:
         if not os.access(self.binary, os.X_OK):
             raise MountError(f"mount binary {self.binary} not found/executable (set SEAWEED_MOUNT_BIN)")
-        self.path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "mnt-"))
+        self.path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "mnt-",
+                                          dir=str(self.mount_parent) if self.mount_parent else None))
         self.log_dir = (self.cluster.dir if self.cluster and self.cluster.dir
                         else Path(tempfile.gettempdir()))
         self._cleanup_fn = register_cleanup(lambda: self.stop())
