@@ -33,6 +33,9 @@ pytestmark = pytest.mark.fault
 
 ROOT = "/topo"
 HOLD_S = float(os.environ.get("INTEG_TOPO_HOLD_S", "8"))   # how long each fault lasts under load
+# A partition lasts longer: long enough to see whether reads get fast again while it lasts (the
+# agent's backoff ceiling is 5 s, the HTTP request timeout 30 s).
+LINK_DOWN_S = float(os.environ.get("INTEG_TOPO_LINK_DOWN_S", "30"))
 BASE_S = 4.0                                                # healthy reading before each fault
 RESULTS: dict = {"faults": [], "load": None, "topology": None}
 
@@ -275,7 +278,7 @@ def test_link_down(topo, mounts, files):
         topo.lan.set_link(v.host.name, up=True)
 
     run_fault(topo, mounts, files, "link down (volume server + agent host)", inject, heal,
-              victim=_pick_victim(topo, mounts, files))
+              victim=_pick_victim(topo, mounts, files), hold=LINK_DOWN_S)
 
 
 def test_delay_and_loss(topo, mounts, files):

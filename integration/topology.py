@@ -245,7 +245,8 @@ class Topology(Cluster):
             d = {"bytes": 0.0, "requests": 0.0, "ok": 0.0}
             if a.alive():
                 with contextlib.suppress(Exception):
-                    m = a.metrics()
+                    # short: an agent behind a downed link must not stall the sampling
+                    m = scrape(a.metrics_url, timeout=1.5)
                     d["bytes"] = msum(m, "seaweed_agent_served_bytes_total")
                     d["requests"] = msum(m, "seaweed_agent_requests_total")
                     d["ok"] = msum(m, "seaweed_agent_requests_total", result="ok")
