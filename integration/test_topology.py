@@ -229,15 +229,14 @@ def _diag(topo, mounts) -> str:
 # tests
 # ---------------------------------------------------------------------------------------------
 
-def test_per_agent_load(topo, mounts, files):
-    """Everything healthy: both mounts read; bytes and requests per agent, and how they relate to
-    the replicas of the volumes (the mount asks the first replica with a healthy agent)."""
+def measure_load(topo, mounts, files, label: str, seconds: float = 10.0) -> dict:
+    """Both mounts read (seq + random) for `seconds`; bytes and requests per agent."""
     tracker = LoadTracker(topo)
     load = ReadLoad(mounts, files, seed=3).start()
     try:
         l0, c0 = tracker.sample(), _mount_counters(mounts)
         t0 = time.monotonic()
-        time.sleep(10)
+        time.sleep(seconds)
         l1, c1 = tracker.sample(), _mount_counters(mounts)
         secs = time.monotonic() - t0
     finally:
@@ -247,23 +246,70 @@ def test_per_agent_load(topo, mounts, files):
     total = sum(v["bytes"] for v in d.values()) or 1
     mount_rdma = sum(b.rdma - a.rdma for a, b in zip(c0, c1))
     mount_http = sum(b.http - a.http for a, b in zip(c0, c1))
-    reps = topo.volume_replicas()
-    # where each volume's chunks were read from, if the first replica listed is always asked
-    first = {}
-    for vid, servers in reps.items():
-        first[servers[0]] = first.get(servers[0], 0) + 1
     shares = {k: round(v["bytes"] / total, 3) for k, v in d.items()}
-    RESULTS["load"] = {"seconds": round(secs, 1), "agents": d, "shares": shares,
-                       "mount_rdma_bytes": mount_rdma, "mount_http_bytes": mount_http,
-                       "read_bytes": p.total, "replicas": {str(k): v for k, v in sorted(reps.items())},
-                       "volumes_whose_first_listed_replica_is": first}
+    rec = {"label": label, "seconds": round(secs, 1), "agents": d, "shares": shares,
+           "max_over_mean": round(max(shares.values()) * len(shares), 2),
+           "mount_rdma_bytes": mount_rdma, "mount_http_bytes": mount_http, "read_bytes": p.total,
+           "read_MBps": round(p.total / secs / 1e6, 1)}
     STATS.notes.append(
-        f"topology [per-agent load, healthy, {secs:.0f} s, 2 mounts x (seq + random)]: read "
-        f"{p.total / MiB:.0f} MiB; mounts rdma {mount_rdma / MiB:.0f} MiB, http {mount_http / MiB:.0f} MiB; "
-        + ", ".join(f"{k}: {v['bytes'] / MiB:.0f} MiB / {int(v['requests'])} req ({100 * shares[k]:.0f}%)"
-                    for k, v in d.items()))
+        f"topology [per-agent load, {label}, {secs:.0f} s, 2 mounts x (seq + random)]: read "
+        f"{p.total / MiB:.0f} MiB ({rec['read_MBps']} MB/s); mounts rdma {mount_rdma / MiB:.0f} MiB, http "
+        f"{mount_http / MiB:.0f} MiB; " + ", ".join(
+            f"{k}: {v['bytes'] / MiB:.0f} MiB / {int(v['requests'])} req ({100 * shares[k]:.0f}%)" for k, v in d.items())
+        + f"; busiest agent {rec['max_over_mean']}x the mean")
     assert not hung and p.mismatches == 0 and not p.errors, (p.mismatches, dict(p.errors), p.problems[:10])
     assert mount_rdma >= 0.9 * (mount_rdma + mount_http), "healthy topology: expected >= 90% over the agents"
+    return rec
+
+
+def test_per_agent_load(topo, mounts, files):
+    """Everything healthy: both mounts read; bytes and requests per agent, and how they relate to
+    the replicas of the volumes (the mount asks the first replica with a healthy agent).
+    INTEG_TOPO_ALT_MOUNT_BIN=BINARY measures the same with two mounts of another build (e.g. one
+    that spreads reads over the replicas) on the same cluster and data."""
+    reps = topo.volume_replicas()
+    first = {}
+    for servers in reps.values():
+        first[servers[0]] = first.get(servers[0], 0) + 1
+    RESULTS["load"] = measure_load(topo, mounts, files, "this build")
+    # what each policy would give if every file were read equally often (the readers pick files
+    # uniformly): bytes of the read set per volume, credited to the first replica's agent, or
+    # split evenly over the replicas' agents
+    per_vol: dict[int, float] = {}
+    for path, blob in files.items():
+        chunks = topo.chunks_of(path)
+        for c in chunks:
+            vid = int(c["file_id"].split(",")[0])
+            per_vol[vid] = per_vol.get(vid, 0.0) + c.get("size", 0) / blob.size  # one read of each file
+    agent_of = {v.addr: v.agent.name for v in topo.vols}
+    model_first = {a: 0.0 for a in agent_of.values()}
+    model_spread = {a: 0.0 for a in agent_of.values()}
+    for vid, w in per_vol.items():
+        servers = reps.get(vid, [])
+        if not servers:
+            continue
+        model_first[agent_of[servers[0]]] += w
+        for srv in servers:
+            model_spread[agent_of[srv]] += w / len(servers)
+    tot = sum(per_vol.values()) or 1
+    RESULTS["load"].update({
+        "replicas": {str(k): v for k, v in sorted(reps.items())},
+        "volumes_whose_first_listed_replica_is": first,
+        "model_shares_first_replica": {k: round(v / tot, 3) for k, v in model_first.items()},
+        "model_shares_spread_over_replicas": {k: round(v / tot, 3) for k, v in model_spread.items()}})
+    STATS.notes.append("topology [per-agent load, model from the chunks' volumes]: first replica "
+                       f"{RESULTS['load']['model_shares_first_replica']}, spread over replicas "
+                       f"{RESULTS['load']['model_shares_spread_over_replicas']}")
+    alt = os.environ.get("INTEG_TOPO_ALT_MOUNT_BIN")
+    if alt:
+        ms = [topo.mount(i, args=["-cacheCapacityMB=8"], binary=alt, name=f"alt-mount{i}") for i in range(2)]
+        try:
+            for m in ms:
+                m.start()
+            RESULTS["load_alt"] = measure_load(topo, ms, files, f"alt build {alt}")
+        finally:
+            for m in ms:
+                m.stop()
 
 
 def test_kill9_volume_server_and_agent(topo, mounts, files):
