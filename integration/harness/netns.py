@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import http.client
 import ipaddress
 import json
@@ -106,6 +107,16 @@ def sweep_stale_netns(prefixes=(NS_PREFIX, "swrdma")) -> None:
         with contextlib.suppress(ValueError, IndexError):
             if not _pid_alive(int(d.name.split("-")[1])):
                 _release_shared_dir(d)
+
+
+@contextlib.contextmanager
+def _subnet_lock():
+    with open(Path(tempfile.gettempdir()) / "seaweed-netns-subnet.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def pick_subnet(prefixlen: int, candidates=CANDIDATE_NETS) -> ipaddress.IPv4Network:
@@ -331,20 +342,24 @@ class Lan:
         sweep_stale_netns()
         self._cleanup = register_cleanup(self.down)
         try:
-            self.net = pick_subnet(self.prefixlen)
-            self._addrs = iter(self.net.hosts())
-            ip("netns", "add", self.switch_ns)
-            ip("link", "set", "lo", "up", ns=self.switch_ns)
-            ip("link", "add", "br0", "type", "bridge", ns=self.switch_ns)
-            # no STP and no forwarding delay: a port forwards as soon as it is up
-            ip("link", "set", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0", ns=self.switch_ns)
-            ip("link", "set", "br0", "up", ns=self.switch_ns)
-            self.root_ip = str(next(self._addrs))
-            ip("link", "add", self.root_if, "type", "veth", "peer", "name", "root", "netns", self.switch_ns)
-            ip("link", "set", "root", "master", "br0", ns=self.switch_ns)
-            ip("link", "set", "root", "up", ns=self.switch_ns)
-            ip("addr", "add", f"{self.root_ip}/{self.prefixlen}", "dev", self.root_if)
-            ip("link", "set", self.root_if, "up")
+            # two runs at once must not pick the same subnet: the pick holds until the root
+            # namespace's address (which the other run's pick_subnet() sees) is in place
+            with _subnet_lock():
+                self.net = pick_subnet(self.prefixlen)
+                self._addrs = iter(self.net.hosts())
+                self.root_ip = str(next(self._addrs))
+                ip("netns", "add", self.switch_ns)
+                ip("link", "set", "lo", "up", ns=self.switch_ns)
+                ip("link", "add", "br0", "type", "bridge", ns=self.switch_ns)
+                # no STP and no forwarding delay: a port forwards as soon as it is up
+                ip("link", "set", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0",
+                   ns=self.switch_ns)
+                ip("link", "set", "br0", "up", ns=self.switch_ns)
+                ip("link", "add", self.root_if, "type", "veth", "peer", "name", "root", "netns", self.switch_ns)
+                ip("link", "set", "root", "master", "br0", ns=self.switch_ns)
+                ip("link", "set", "root", "up", ns=self.switch_ns)
+                ip("addr", "add", f"{self.root_ip}/{self.prefixlen}", "dev", self.root_if)
+                ip("link", "set", self.root_if, "up")
         except BaseException:
             self.down()
             raise
