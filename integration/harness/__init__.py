@@ -14,6 +14,8 @@ Modules (every public name is re-exported here: `import harness`, `from harness 
                (Cluster.spawn, e.g. the RDMA agent); HTTP and gRPC helpers to fill it
   mount      - Mount: the FUSE client under test on a fresh mountpoint
   verify     - sequential / random-pread verification through a mount, STATS for the summary
+  netns      - hosts in network namespaces on a bridge (Lan, Host), link faults, processes and
+               sockets inside a namespace; imported as `harness.netns` (not re-exported)
 
 Importable without sys.path edits: integration/pytest.ini puts integration/ on pytest's
 pythonpath; scripts and the benchmark run with PYTHONPATH=integration (scripts/bench.sh).
