@@ -354,6 +354,28 @@ def test_delay_and_loss(topo, mounts, files):
               victim=v)
 
 
+def test_slow_lossy_link(topo, mounts, files):
+    """What this kernel can do without netem: a token bucket (tc tbf, 40 Mbit/s, packets that would
+    queue longer than 50 ms dropped) on both ends of the busiest agent's link: under the readers'
+    load that is up to 50 ms of queueing delay plus loss."""
+    state = {}
+
+    def inject(v):
+        topo.lan.shape(v.host.name, 40, 50)
+
+    def heal(v):
+        state["qdisc"] = topo.lan.qdisc_stats(v.host.name)
+        topo.lan.clear_impairment(v.host.name)
+
+    try:
+        rec = run_fault(topo, mounts, files, "slow lossy link (tbf 40 Mbit/s, 50 ms queue) on an agent's link",
+                        inject, heal, victim=_pick_victim(topo, mounts, files))
+    except NetnsUnavailable as e:
+        pytest.skip(str(e))
+    rec["qdisc"] = state.get("qdisc")
+    STATS.notes.append(f"  qdisc counters at the heal: {state.get('qdisc')}")
+
+
 def test_filer_restart(topo, mounts, files):
     def inject(_):
         topo.stop_filer()

@@ -448,6 +448,34 @@ class Lan:
                                        f"{r.stderr.strip()!r} (kernel without CONFIG_NET_SCH_NETEM?)")
         self._impaired[host] = " ".join(spec)
 
+    def shape(self, host: str, rate_mbit: float, latency_ms: int) -> None:
+        """A slow link without netem: a token bucket (tc tbf) of `rate_mbit` on both ends of the
+        host's link; packets that would wait longer than `latency_ms` in its queue are dropped (so
+        under load: queueing delay up to latency_ms, and loss)."""
+        h = self.hosts[host]
+        burst = max(16 * 1024, int(rate_mbit * 1e6 / 8 / 100))  # 10 ms worth of bytes, at least 16 KiB
+        spec = ["tbf", "rate", f"{rate_mbit}mbit", "burst", str(burst), "latency", f"{latency_ms}ms"]
+        for ns, dev in ((self.switch_ns, h.port), (h.ns, h.ifname)):
+            r = subprocess.run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", *spec],
+                               capture_output=True, text=True, timeout=30)
+            if r.returncode:
+                self.clear_impairment(host)
+                raise NetnsUnavailable(f"tc tbf unavailable: {r.stderr.strip()!r}")
+        self._impaired[host] = " ".join(spec)
+
+    def qdisc_stats(self, host: str) -> dict:
+        """Sent/dropped packets of the qdiscs on both ends of the host's link."""
+        h = self.hosts[host]
+        out = {}
+        for side, ns, dev in (("to_host", self.switch_ns, h.port), ("from_host", h.ns, h.ifname)):
+            r = subprocess.run(["tc", "-n", ns, "-j", "-s", "qdisc", "show", "dev", dev],
+                               capture_output=True, text=True, timeout=30)
+            with contextlib.suppress(ValueError, IndexError, KeyError):
+                q = json.loads(r.stdout)[0]
+                out[side] = {"kind": q.get("kind"), "packets": q.get("packets"), "drops": q.get("drops"),
+                             "overlimits": q.get("overlimits")}
+        return out
+
     def clear_impairment(self, host: str) -> None:
         h = self.hosts[host]
         for ns, dev in ((self.switch_ns, h.port), (h.ns, h.ifname)):
