@@ -5,7 +5,8 @@ For SOAK_SECONDS (default 120; scripts/soak.sh runs 1200): a sequential and a ra
 on each mount (every block compared), metadata churn through the filer (create, overwrite, delete;
 each version read byte-exact through both mounts once they show it), kill -9 of an agent every
 SOAK_KILL_EVERY_S seconds (agents 0 and 1 in turn, restarted 3 s later; agent 2 is never killed,
-so one agent has an unbroken curve), and a vacuum at half time.
+so one agent has an unbroken curve), and a vacuum every SOAK_VACUUM_EVERY_S (at half time in
+short runs, every 300 s in long ones: the churn's garbage would fill the volumes).
 
 Every SOAK_SAMPLE_S seconds the RSS, open fds and threads of both mounts and all agents are sampled
 (/proc/PID/status, /proc/PID/fd). "Flat", after a warm-up of max(30 s, 20% of the run): for each
@@ -42,6 +43,8 @@ pytestmark = pytest.mark.soak
 SOAK_S = float(os.environ.get("SOAK_SECONDS", "120"))
 SAMPLE_S = float(os.environ.get("SOAK_SAMPLE_S", "2" if SOAK_S <= 300 else "5"))
 KILL_EVERY_S = float(os.environ.get("SOAK_KILL_EVERY_S", "40" if SOAK_S <= 300 else "120"))
+# the churn's garbage must be vacuumed now and then, or a long run fills every volume (64 MiB each)
+VACUUM_EVERY_S = float(os.environ.get("SOAK_VACUUM_EVERY_S", str(SOAK_S / 2) if SOAK_S <= 300 else "300"))
 WARMUP_S = max(30.0, 0.2 * SOAK_S)
 RSS_FRAC, RSS_ABS, FD_ABS, THREAD_ABS = 0.10, 8 * MiB, 8, 4
 JUDGED = ("rss_anon", "fds", "threads")
@@ -151,7 +154,7 @@ class Churn(threading.Thread):
             while not self.stop_evt.is_set() and len(self.problems) < 10:
                 rel = f"{ROOT}/churn/c{i % 8}"
                 i += 1
-                sizes = self.rng.sample(range(1000, 3 * MiB), 2)
+                sizes = self.rng.sample(range(1000, 3 * MiB // 2), 2)
                 v1 = random_bytes(self.rng.randrange(1 << 30), sizes[0])
                 self.topo.put(rel, v1, maxMB=1)
                 self.ops["create"] += 1
@@ -185,7 +188,7 @@ def lan():
 
 
 def test_soak(lan):
-    with Topology(lan, volumes=3, replication="001", name="soak") as topo:
+    with Topology(lan, volumes=3, replication="001", name="soak", volume_max=40) as topo:
         files = {}
         for i in range(6):
             p = f"{ROOT}/data/f{i}"
@@ -211,7 +214,7 @@ def _soak(topo, mounts, files):
     churn = Churn(topo, mounts)
     churn.start()
     events = []
-    next_kill, kills, vacuumed = t0 + KILL_EVERY_S, 0, False
+    next_kill, kills, next_vacuum = t0 + KILL_EVERY_S, 0, t0 + VACUUM_EVERY_S
     try:
         while time.monotonic() - t0 < SOAK_S:
             time.sleep(0.5)
@@ -225,11 +228,11 @@ def _soak(topo, mounts, files):
                 events.append({"t": round(time.monotonic() - t0, 1), "event": f"{v.agent.name} restarted"})
                 kills += 1
                 next_kill = now + KILL_EVERY_S
-            if not vacuumed and now - t0 >= SOAK_S / 2:
+            if now >= next_vacuum and now - t0 < SOAK_S - 10:
                 r = http_request(topo.master_url + "/vol/vacuum?garbageThreshold=0.0001", timeout=300)
                 events.append({"t": round(now - t0, 1), "event": f"vacuum (HTTP {r.status}, "
                                                                 f"{time.monotonic() - now:.1f} s)"})
-                vacuumed = True
+                next_vacuum = now + VACUUM_EVERY_S
             tracker.sample()
     finally:
         churn.stop_evt.set()
@@ -259,7 +262,8 @@ def _soak(topo, mounts, files):
                  f"threads {f['threads']['peak_before_last_third']:.0f}->{f['threads']['peak_of_last_third']:.0f}"
                  if f.get("judged") else f"not judged ({f.get('why')})") for n, f in flat.items()}
     STATS.notes.append(
-        f"soak [{secs:.0f} s, 2 mounts x (seq + random), {kills} agent kills, vacuum, churn {churn.ops}]: "
+        f"soak [{secs:.0f} s, 2 mounts x (seq + random), {kills} agent kills, "
+        f"{sum(e['event'].startswith('vacuum') for e in events)} vacuums, churn {churn.ops}]: "
         f"{p.total / MiB:.0f} MiB in {p.reads} reads, {p.mismatches} mismatches, errors {dict(p.errors) or 0}; "
         + "; ".join(f"{n}: {v}" for n, v in short.items()) + (f"; curves in {out}" if out else ""))
     assert not hung, f"readers still blocked: {hung}"
