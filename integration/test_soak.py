@@ -224,7 +224,7 @@ def _soak(topo, mounts, files):
                 v.agent.kill9()
                 events.append({"t": round(now - t0, 1), "event": f"kill -9 {v.agent.name}"})
                 time.sleep(3)
-                v.agent.start()
+                v.start_agent()
                 events.append({"t": round(time.monotonic() - t0, 1), "event": f"{v.agent.name} restarted"})
                 kills += 1
                 next_kill = now + KILL_EVERY_S

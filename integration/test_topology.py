@@ -187,6 +187,7 @@ def run_fault(topo, mounts, files, name: str, inject, heal, victim=None, hold: f
         "agents_during_fault": delta_load(l0, l_mid),
         "agents_whole": delta_load(l0, l1),
     })
+    rec["agent_supervisor_restarts"] = sum(v.supervisor_restarts for v in topo.vols)
     RESULTS["faults"].append(rec)
     tr = {k: int(sum(r["whole"][k] for r in rec["mounts"].values())) for k in ("rdma_bytes", "http_bytes")}
     STATS.notes.append(
@@ -319,13 +320,13 @@ def test_kill9_volume_server_and_agent(topo, mounts, files):
     def heal(v):
         v.start_volume()
         v.wait_volume()
-        v.agent.start()
+        v.start_agent()
 
     run_fault(topo, mounts, files, "kill -9 volume server + agent", inject, heal, victim=_pick_victim(topo, mounts, files))
 
 
 def test_kill9_agent_only(topo, mounts, files):
-    run_fault(topo, mounts, files, "kill -9 agent only", lambda v: v.agent.kill9(), lambda v: v.agent.start(),
+    run_fault(topo, mounts, files, "kill -9 agent only", lambda v: v.agent.kill9(), lambda v: v.start_agent(),
               victim=_pick_victim(topo, mounts, files))
 
 

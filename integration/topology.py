@@ -73,6 +73,7 @@ class VolumeHost:
         self.dir = topo.dir / f"vol{i}"
         self.dir.mkdir()
         self.proc: Proc | None = None
+        self.supervisor_restarts = 0
         self.agent = Agent(topo, name=f"agent{i}", dirs=self.dir, volume_server=self.addr, ip=host.ip,
                            env=host.ucx_env(), client_env=topo.lan.root_ucx_env(), filer=topo.filer_addr,
                            netns=host.ns)
@@ -101,6 +102,22 @@ class VolumeHost:
         wait_until(f"volume server {self.addr} /status", lambda: http_request(
             f"http://{self.addr}/status", timeout=3).status == 200, timeout, interval=0.1,
             diag=lambda: self.proc.tail(30))
+
+    def start_agent(self, tries: int = 3) -> None:
+        """Starts the agent the way its systemd unit supervises it (Restart=on-failure): an agent
+        that exits because the filer did not answer its registration is started again (counted
+        in supervisor_restarts)."""
+        for k in range(tries):
+            try:
+                self.agent.start()
+                return
+            except (AssertionError, HarnessError):  # HarnessError: test_rdma.Fatal, the agent exited
+                log = self.agent.log(20)
+                if k + 1 == tries or "cannot register with the filer" not in log:
+                    raise
+                self.supervisor_restarts += 1
+                self.agent.stop(timeout=5)
+                time.sleep(2)  # RestartSec of packaging/seaweed-rdma-agent.service
 
     def kill9(self) -> None:
         """kill -9 of the volume server and its agent, together."""
@@ -170,7 +187,7 @@ class Topology(Cluster):
             self.start_filer(wait=False)
             self._wait_ready(deadline)
             for v in self.vols:
-                v.agent.start()
+                v.start_agent()
             wait_until("every agent registered in the filer KV", self._agents_registered, 30, interval=0.2)
         except BaseException:
             print(self.logs_tail(), file=sys.stderr)
