@@ -18,6 +18,10 @@ namespace {
 struct SessionDeleter {
   void operator()(fuse_session* se) const { fuse_session_destroy(se); }
 };
+// fuse_session_new() rebuilds the arguments into a heap copy (fuse_opt_parse), which the caller frees.
+struct ArgsDeleter {
+  void operator()(fuse_args* args) const { fuse_opt_free_args(args); }
+};
 struct LoopConfigDeleter {
   void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
 };
@@ -75,6 +79,7 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  const std::unique_ptr<fuse_args, ArgsDeleter> free_args(&args);  // after the session (declared before it)
 
   const fuse_lowlevel_ops ops = make_lowlevel_ops();
   std::unique_ptr<fuse_session, SessionDeleter> se(fuse_session_new(&args, &ops, sizeof(ops), &fs));
