@@ -7,7 +7,6 @@ Used by test_topology.py and test_soak.py."""
 from __future__ import annotations
 
 import bisect
-import errno
 import mmap
 import os
 import random

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 

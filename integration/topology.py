@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import (KEEP, TMP_PREFIX, WEED_BIN, Cluster, HarnessError, Proc, free_port_pair, http_request,
-                     register_cleanup, shielded, sweep_stale, unregister_cleanup)
+from harness import (TMP_PREFIX, WEED_BIN, Cluster, HarnessError, Proc, free_port_pair, http_request,
+                     register_cleanup, shielded, sweep_stale)
 from harness.net import _remove_weed_sockets
 from harness.netns import Host, Lan
 from test_rdma import Agent, Counters, RdmaMount, msum, scrape, wait_until
