@@ -170,7 +170,7 @@ def require_netns() -> None:
 def _in_netns(name: str):
     """The calling thread inside network namespace `name` (setns is per thread); back after."""
     with _ns_lock:
-        own = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         target = os.open(f"/run/netns/{name}", os.O_RDONLY)
         try:
             if _libc.setns(target, _CLONE_NEWNET) != 0:
