@@ -10,7 +10,7 @@ always serve), and the figures record the bytes by transport and by agent and th
 reads are fast again. A healthy phase first gives the per-agent load.
 
 Figures: pytest's summary; with INTEG_RESULTS_DIR set, also topology-<time>.json there
-(scripts/topology.sh writes bench/results/)."""
+(`INTEG_RESULTS_DIR=$PWD/bench/results/faults ctest -R integration.topology` for the committed figures)."""
 
 from __future__ import annotations
 
