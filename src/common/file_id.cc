@@ -59,6 +59,8 @@ Result<FileId> FileId::parse(std::string_view text) {
   uint64_t cookie = 0;
   if (!parse_hex(rest.substr(0, rest.size() - 8), key) || !parse_hex(rest.substr(rest.size() - 8), cookie))
     return make_error(EINVAL, "file id '" + std::string(text) + "' is not hex");
+  // Needle keys start at 1, and key 0 has no canonical form (to_string() would drop all its digits).
+  if (key == 0) return make_error(EINVAL, "file id '" + std::string(text) + "' has needle key 0");
   return FileId{static_cast<uint32_t>(vid_value), key, static_cast<uint32_t>(cookie)};
 }
 

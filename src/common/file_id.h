@@ -21,7 +21,7 @@ struct FileId {
   [[nodiscard]] std::string to_string() const;
 
   // Parses the canonical form. Accepts uppercase and odd-length keys like upstream; rejects a
-  // missing comma, a non-decimal vid, and a key+cookie part outside 9..24 characters.
+  // missing comma, a non-decimal vid, a key+cookie part outside 9..24 characters, and key 0.
   static Result<FileId> parse(std::string_view text);
 };
 

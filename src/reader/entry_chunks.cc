@@ -11,10 +11,10 @@ Result<chunks::Chunk> to_chunk(const filer_pb::FileChunk& c) {
     if (!parsed.ok())
       return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + ": " + parsed.error().message);
     out.file_id = parsed->to_string();
-  } else if (c.has_fid()) {
+  } else if (c.has_fid() && c.fid().file_key() != 0) {
     out.file_id = FileId{c.fid().volume_id(), c.fid().file_key(), c.fid().cookie()}.to_string();
   } else {
-    return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + " has no file id");
+    return make_error(EIO, "chunk at offset " + std::to_string(c.offset()) + " has no file id (or needle key 0)");
   }
   if (c.offset() < 0)
     return make_error(EIO, "chunk " + out.file_id + " has negative offset " + std::to_string(c.offset()));

@@ -77,5 +77,13 @@ TEST(FileId, RejectsNonHex) {
   expect_invalid("3,01 637037d");
 }
 
+// Found by tests/fuzz/file_id_fuzz.cc: "0" and "00" keys parsed to key 0, which formats to a
+// key-less string that does not parse back.
+TEST(FileId, RejectsKeyZero) {
+  expect_invalid("4294967295,010000001");
+  expect_invalid("4,0054030201");
+  expect_invalid("3,0000000000000000637037d6");
+}
+
 }  // namespace
 }  // namespace seaweed
