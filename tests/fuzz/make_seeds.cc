@@ -155,6 +155,17 @@ void file_ids() {
 }
 
 void manifests() {
+  // A byte choosing the number of blobs (1 + b % 4), then all blobs but the last behind a u16
+  // big-endian length, then the last one; needle key K is served blob K % count.
+  auto blobs = [](const std::vector<std::string>& parts) {
+    std::string out(1, static_cast<char>(parts.size() - 1));
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      out.push_back(static_cast<char>(parts[i].size() >> 8));
+      out.push_back(static_cast<char>(parts[i].size()));
+      out += parts[i];
+    }
+    return out + parts.back();
+  };
   auto add = [](filer_pb::FileChunkManifest& m, const std::string& fid, int64_t offset, uint64_t size, int64_t ts) {
     auto* c = m.add_chunks();
     c->set_file_id(fid);
@@ -166,7 +177,7 @@ void manifests() {
   filer_pb::FileChunkManifest plain;
   for (int i = 0; i < 8; ++i)
     add(plain, FileId{7, static_cast<uint64_t>(0x100 + i), 0x1badcafe}.to_string(), i * 4096, 4096, 1000 + i);
-  write("manifest", "eight-chunks", plain.SerializeAsString());
+  write("manifest", "eight-chunks", blobs({plain.SerializeAsString()}));
 
   filer_pb::FileChunkManifest mixed;
   add(mixed, "3,01637037d6", 0, 1 << 20, 5);
@@ -178,13 +189,18 @@ void manifests() {
   fid_only->mutable_fid()->set_volume_id(9);
   fid_only->mutable_fid()->set_file_key(0x42);
   fid_only->mutable_fid()->set_cookie(0xcafef00d);
-  write("manifest", "mixed", mixed.SerializeAsString());
+  write("manifest", "mixed", blobs({mixed.SerializeAsString()}));
 
-  filer_pb::FileChunkManifest nested;
-  add(nested, "4,0504030201", 0, 1 << 30, 1)->set_is_chunk_manifest(true);
-  add(nested, "4,0604030201", 10, 20, 2);
-  write("manifest", "nested", nested.SerializeAsString());
-  write("manifest", "empty", "");
+  // Blob 0 holds two manifests of blob 1 and a data chunk; blob 1 holds the data.
+  filer_pb::FileChunkManifest outer;
+  add(outer, "4,0504030201", 0, 1 << 20, 1)->set_is_chunk_manifest(true);
+  add(outer, "4,0904030201", 1 << 20, 1 << 20, 1)->set_is_chunk_manifest(true);
+  add(outer, "4,0604030201", 10, 20, 2);
+  filer_pb::FileChunkManifest inner;
+  for (int i = 0; i < 4; ++i) add(inner, "5,1" + std::to_string(i) + "04030201", i * 65536, 65536, 3);
+  write("manifest", "nested", blobs({outer.SerializeAsString(), inner.SerializeAsString()}));
+  write("manifest", "self-nested", blobs({outer.SerializeAsString()}));
+  write("manifest", "empty", blobs({""}));
 }
 
 void codecs() {

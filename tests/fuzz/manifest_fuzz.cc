@@ -1,7 +1,11 @@
 // Manifest blobs as the mount resolves them: an entry whose one chunk is a manifest, resolved by
-// reader::build_layout() through a ChunkFetcher whose transport serves the fuzz input as the
-// stored bytes of every needle (so nested manifests fetch the same blob again, the worst case).
-// Whatever resolves must give a layout whose views tile any requested range.
+// reader::build_layout() through a ChunkFetcher whose transport serves needles from the fuzz
+// input. Input: a byte n (1 + n % 4 blobs), then n - 1 blobs each behind a u16 big-endian length,
+// then the last blob. The needle with key K is blob K % n, so manifests can nest and fan out
+// (the entry's own chunk has key 0x100: blob 0). Whatever resolves must give a layout whose
+// views tile any requested range.
+#include <google/protobuf/stubs/logging.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -16,22 +20,32 @@
 using namespace seaweed;
 
 namespace {
+// Hostile blobs make libprotobuf log every invalid UTF-8 string field; keep the fuzz logs readable.
+const bool quiet_protobuf = [] {
+  google::protobuf::SetLogHandler(nullptr);
+  return true;
+}();
+}  // namespace
+
+namespace {
 
 class BlobTransport : public transport::VolumeReader {
  public:
-  explicit BlobTransport(std::string blob) : blob_(std::move(blob)) {}
-  Result<size_t> read_range(const transport::NeedleLocator&, uint64_t offset, std::span<char> dst) override {
-    if (offset >= blob_.size()) return size_t{0};
-    const size_t n = std::min<size_t>(dst.size(), blob_.size() - offset);
-    std::copy_n(blob_.data() + offset, n, dst.data());
+  explicit BlobTransport(std::vector<std::string> blobs) : blobs_(std::move(blobs)) {}
+  Result<size_t> read_range(const transport::NeedleLocator& loc, uint64_t offset, std::span<char> dst) override {
+    const std::string& blob = blob_of(loc);
+    if (offset >= blob.size()) return size_t{0};
+    const size_t n = std::min<size_t>(dst.size(), blob.size() - offset);
+    std::copy_n(blob.data() + offset, n, dst.data());
     return n;
   }
-  Result<transport::StoredNeedle> read_whole(const transport::NeedleLocator&) override {
-    return transport::StoredNeedle{blob_, false};
+  Result<transport::StoredNeedle> read_whole(const transport::NeedleLocator& loc) override {
+    return transport::StoredNeedle{blob_of(loc), false};
   }
 
  private:
-  std::string blob_;
+  const std::string& blob_of(const transport::NeedleLocator& loc) const { return blobs_[loc.fid.key % blobs_.size()]; }
+  std::vector<std::string> blobs_;
 };
 
 void check_views(const chunks::FileLayout& layout, uint64_t offset, uint64_t length) {
@@ -53,7 +67,11 @@ void check_views(const chunks::FileLayout& layout, uint64_t offset, uint64_t len
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  BlobTransport transport(std::string(reinterpret_cast<const char*>(data), size));
+  fuzz::InputReader in(data, size);
+  std::vector<std::string> blobs(1 + in.byte() % 4);
+  for (size_t i = 0; i + 1 < blobs.size(); ++i) blobs[i] = std::string(fuzz::as_text(in.bytes(in.integer<uint16_t>())));
+  blobs.back() = std::string(fuzz::as_text(in.rest()));
+  BlobTransport transport(std::move(blobs));
   filer::VolumeLocations locations(
       [](const std::vector<uint32_t>& ids) {
         std::map<uint32_t, std::vector<std::string>> out;
@@ -67,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   filer_pb::Entry entry;
   entry.set_name("fuzzed");
   auto* chunk = entry.add_chunks();
-  chunk->set_file_id("7,01637037d6");
+  chunk->set_file_id("7,0100637037d6");
   chunk->set_offset(0);
   chunk->set_size(uint64_t{1} << 30);
   chunk->set_is_chunk_manifest(true);
@@ -78,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto& l = **layout;
   FUZZ_CHECK(l.size() >= (uint64_t{1} << 30));
+  FUZZ_CHECK(l.chunks().size() <= (size_t{1} << 21));  // the bound in src/reader/file_reader.cc
   for (const auto& c : l.chunks()) FUZZ_CHECK(!c.is_manifest && c.offset >= 0);
   uint64_t previous_stop = 0;
   for (const auto& iv : l.intervals()) {
