@@ -6,23 +6,39 @@
 namespace seaweed::reader {
 namespace {
 constexpr int kMaxManifestDepth = 4;  // upstream never nests; allow a little, refuse cycles
+// Bounds on what one entry may expand to, so a hostile set of manifest blobs (a few KiB that fan
+// out level by level) cannot make open() spend minutes and gigabytes: 2^21 data chunks is 4 TiB
+// at 2 MiB chunks (~200 MB of layout); 4096 manifests of 10,000 chunks (the filer's batch) hold
+// far more than that.
+constexpr size_t kMaxResolvedChunks = size_t{1} << 21;
+constexpr size_t kMaxManifests = 4096;
 
-Status expand(std::vector<chunks::Chunk>& out, std::vector<chunks::Chunk> in, ChunkFetcher& fetcher, int depth) {
+struct Expansion {
+  std::vector<chunks::Chunk>& out;
+  ChunkFetcher& fetcher;
+  size_t manifests = 0;
+};
+
+Status expand(Expansion& e, std::vector<chunks::Chunk> in, int depth) {
   for (auto& c : in) {
     if (!c.is_manifest) {
-      out.push_back(std::move(c));
+      if (e.out.size() >= kMaxResolvedChunks)
+        return make_error(EIO, "manifests expand to more than " + std::to_string(kMaxResolvedChunks) + " chunks");
+      e.out.push_back(std::move(c));
       continue;
     }
     if (depth >= kMaxManifestDepth)
       return make_error(EIO, "manifest chunk " + c.file_id + " nests deeper than " + std::to_string(kMaxManifestDepth));
-    auto blob = fetcher.whole_chunk(c.file_id, c.cipher_key, c.is_compressed);
+    if (++e.manifests > kMaxManifests)
+      return make_error(EIO, "more than " + std::to_string(kMaxManifests) + " manifest chunks");
+    auto blob = e.fetcher.whole_chunk(c.file_id, c.cipher_key, c.is_compressed);
     if (!blob.ok()) return blob.error().context("manifest " + c.file_id);
     filer_pb::FileChunkManifest manifest;
     if (!manifest.ParseFromString(**blob))
       return make_error(EIO, "manifest " + c.file_id + " is not a FileChunkManifest");
     auto children = to_chunks(manifest.chunks());
     if (!children.ok()) return children.error().context("manifest " + c.file_id);
-    if (auto s = expand(out, std::move(children.value()), fetcher, depth + 1); !s) return s;
+    if (auto s = expand(e, std::move(children.value()), depth + 1); !s) return s;
   }
   return {};
 }
@@ -31,7 +47,8 @@ Status expand(std::vector<chunks::Chunk>& out, std::vector<chunks::Chunk> in, Ch
 Result<std::vector<chunks::Chunk>> resolve_manifests(std::vector<chunks::Chunk> in, ChunkFetcher& fetcher) {
   std::vector<chunks::Chunk> out;
   out.reserve(in.size());
-  if (auto s = expand(out, std::move(in), fetcher, 0); !s) return s.error();
+  Expansion e{out, fetcher};
+  if (auto s = expand(e, std::move(in), 0); !s) return s.error();
   return out;
 }
 
