@@ -15,11 +15,15 @@ mode=${1:-smoke}
 
 targets() { sed -n 's/^seaweed_fuzz_target(\([a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt; }
 
+# Configures and builds the fuzz targets only (no venv needed; scripts/setup.sh installs clang and
+# libclang-rt-14-dev, and smoke runs it first, as CI does).
 build() {
-  command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (apt-get install clang)" >&2; exit 1; }
-  CC=clang CXX=clang++ BUILD_DIR=$BUILD_DIR \
-    CMAKE_ARGS="-DSEAWEED_FUZZ=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
-    bash scripts/build.sh --target fuzz_targets
+  command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEAWEED_FUZZ=ON \
+    -DBUILD_TESTING=OFF "${launcher[@]}" >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target fuzz_targets
 }
 
 # run_target NAME [libFuzzer args...]: one libFuzzer run; the log goes to build-fuzz/logs/NAME.log.
@@ -59,6 +63,7 @@ case $mode in
     ;;
   smoke)
     seconds=${2:-20}
+    bash scripts/setup.sh
     build
     start=$(date +%s)
     failed=0
