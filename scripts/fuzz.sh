@@ -43,7 +43,7 @@ run_target() {
     echo "fuzz: $name ok: $(summary "$log")"
   else
     echo "fuzz: $name FAILED (log $log, inputs in $findings/):" >&2
-    grep -E "ERROR|SUMMARY|fuzz check failed|Test unit written" "$log" | head -20 >&2
+    grep -aE "ERROR|SUMMARY|fuzz check failed|Test unit written" "$log" | head -20 >&2
     return 1
   fi
 }
@@ -53,7 +53,7 @@ summary() {
   local runs secs cov ft
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -1)
   secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$1" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$1" | tail -1)
+  cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$1" | tail -1)
   echo "${runs:-?} runs in ${secs:-?} s, $(( ${runs:-0} / (${secs:-1} > 0 ? ${secs:-1} : 1) )) exec/s, ${cov:-cov ?}"
 }
 
