@@ -8,8 +8,11 @@
 using namespace seaweed;
 
 namespace {
-constexpr size_t kLargeLimit = size_t{4} << 20;
-}
+constexpr size_t kLargeLimit = size_t{1} << 20;
+// Re-gzipping a bomb's megabyte of output would dominate the run time; the round trip of our own
+// encoder is checked on outputs up to this size.
+constexpr size_t kRoundTripLimit = size_t{64} << 10;
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::InputReader in(data, size);
@@ -32,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!small.ok() && small.error().code == EIO);
   }
 
+  if (large->size() > kRoundTripLimit) return 0;
   auto again = codec::gzip(*large);
   FUZZ_CHECK(again.ok());
   auto round = codec::gunzip(*again);
