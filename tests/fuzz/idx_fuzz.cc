@@ -3,9 +3,9 @@
 // src/volume/idx.h (last put wins; a delete negates the live size, 0 becoming -1; deleting an
 // unknown or deleted key changes nothing). Input: one byte selecting the offset width, then rows.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
-#include <vector>
 
 #include "fuzz_support.h"
 #include "volume/idx.h"
@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto raw = rows.subspan(i * row_size, row_size);
     auto row = parse_idx_row(raw, bytes_offset);
     FUZZ_CHECK(row.ok());
-    std::vector<uint8_t> encoded(row_size);
+    std::array<uint8_t, 17> buffer{};
+    const std::span<uint8_t> encoded(buffer.data(), row_size);
     encode_idx_row(*row, bytes_offset, encoded);
     FUZZ_CHECK(std::memcmp(encoded.data(), raw.data(), row_size) == 0);
     if (row->offset_units != 0 && row->size >= 0) {
