@@ -18,6 +18,11 @@ Result<chunks::Chunk> to_chunk(const filer_pb::FileChunk& c) {
   }
   if (c.offset() < 0)
     return make_error(EIO, "chunk " + out.file_id + " has negative offset " + std::to_string(c.offset()));
+  // Chunks are sealed with AES-256-GCM: any other key length would fail only when decrypting,
+  // with EINVAL where a read must report EIO.
+  if (!c.cipher_key().empty() && c.cipher_key().size() != 32)
+    return make_error(
+        EIO, "chunk " + out.file_id + " has a " + std::to_string(c.cipher_key().size()) + "-byte cipher key, not 32");
   out.offset = c.offset();
   out.size = c.size();
   out.modified_ts_ns = c.modified_ts_ns();

@@ -37,5 +37,17 @@ TEST(EntryChunks, MalformedChunksAreErrorsNotCrashes) {
   EXPECT_EQ(r.error().code, EIO);
 }
 
+// A manifest child with a 3-byte key made open() fail with EINVAL (tests/fuzz/manifest_fuzz.cc).
+TEST(EntryChunks, CipherKeyMustBe32Bytes) {
+  filer_pb::FileChunk c;
+  c.set_file_id("3,01637037d6");
+  c.set_cipher_key("abc");
+  auto r = to_chunk(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EIO);
+  c.set_cipher_key(std::string(32, 'k'));
+  EXPECT_TRUE(to_chunk(c).ok());
+}
+
 }  // namespace
 }  // namespace seaweed::reader
