@@ -3,6 +3,7 @@
 #include <civetweb.h>
 
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -10,24 +11,6 @@
 
 namespace seaweed::web {
 namespace {
-
-std::map<std::string, std::string> parse_query(const char* qs) {
-  std::map<std::string, std::string> out;
-  if (!qs) return out;
-  std::stringstream ss(qs);
-  std::string pair;
-  while (std::getline(ss, pair, '&')) {
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    std::vector<char> buf(std::max(key.size(), value.size()) + 1);
-    mg_url_decode(key.c_str(), static_cast<int>(key.size()), buf.data(), static_cast<int>(buf.size()), 1);
-    std::string k = buf.data();
-    mg_url_decode(value.c_str(), static_cast<int>(value.size()), buf.data(), static_cast<int>(buf.size()), 1);
-    out[k] = buf.data();
-  }
-  return out;
-}
 
 const char* reason(int status) {
   switch (status) {
@@ -53,6 +36,24 @@ const char* reason(int status) {
 std::once_flag init_once;
 
 }  // namespace
+
+std::optional<std::map<std::string, std::string>> parse_query(const char* qs) {
+  std::map<std::string, std::string> out;
+  if (!qs) return out;
+  std::stringstream ss(qs);
+  std::string pair;
+  while (std::getline(ss, pair, '&')) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    std::vector<char> buf(std::max(key.size(), value.size()) + 1);
+    mg_url_decode(key.c_str(), static_cast<int>(key.size()), buf.data(), static_cast<int>(buf.size()), 1);
+    std::string k = buf.data();
+    mg_url_decode(value.c_str(), static_cast<int>(value.size()), buf.data(), static_cast<int>(buf.size()), 1);
+    out[k] = buf.data();
+  }
+  return out;
+}
 
 HttpServer::~HttpServer() {
   if (ctx_) mg_stop(ctx_);
@@ -80,7 +81,7 @@ int HttpServer::dispatch(mg_connection* conn, void* self_ptr) {
   auto* self = static_cast<HttpServer*>(self_ptr);
   const mg_request_info* info = mg_get_request_info(conn);
   Request req{info->request_method ? info->request_method : "", info->local_uri ? info->local_uri : "",
-              parse_query(info->query_string)};
+              parse_query(info->query_string).value_or(std::map<std::string, std::string>{})};
   Response resp;
   auto it = self->routes_.find(req.path);
   if (it == self->routes_.end()) {

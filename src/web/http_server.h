@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -52,5 +53,8 @@ class HttpServer {
 
 // Serves Metrics::global() as Prometheus text on http://address:port/metrics.
 Result<std::unique_ptr<HttpServer>> start_metrics_server(const std::string& address, int port);
+
+// Decodes a query string ("a=1&b=%41"). Exposed for tests (tests/fuzz/query_fuzz.cc).
+std::optional<std::map<std::string, std::string>> parse_query(const char* query_string);
 
 }  // namespace seaweed::web
