@@ -237,6 +237,15 @@ void response_heads() {
         "HTTP/1.1 416 Requested Range Not Satisfiable\r\nContent-Range: bytes */1000\r\n\r\n");
 }
 
+void queries() {
+  // Query strings as the agent's sidecar receives them (after the '?').
+  const std::vector<std::string> queries = {"fid=3,01637037d6&offset=0&size=4096",
+                                            "volume=3&needle=1&cookie=637037d6&offset=100&size=10",
+                                            "fid=3%2C01637037d6&jwt=eyJhbGciOiJIUzI1NiJ9.eyJmaWQiOiIzLDAxIn0.c2ln",
+                                            "a=%41%42+c&&b&=x&a=2", "%zz=1&name=%E2%9C%93&empty="};
+  for (size_t i = 0; i < queries.size(); ++i) write("query", "query-" + std::to_string(i), queries[i]);
+}
+
 void visible_intervals() {
   // count, size mode, u16 attribute size, then per chunk: mode (low 2 bits: offset/256, bits 2-4:
   // timestamp), offset byte, size byte; 0xe0+ modes: u64 offset, size and timestamp.
@@ -279,6 +288,7 @@ int main(int argc, char** argv) {
   manifests();
   codecs();
   response_heads();
+  queries();
   visible_intervals();
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
