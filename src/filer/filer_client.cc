@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <random>
+
 #include "common/metrics.h"
+#include "filer/metadata_subscriber.h"
 
 namespace seaweed::filer {
 namespace {
@@ -148,6 +151,18 @@ Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
   grpc::Status status = stub_->Statistics(ctx.get(), request, &response);
   if (!status.ok()) return rpc_error(status, "Statistics");
   return response;
+}
+
+std::unique_ptr<Subscription> FilerClient::subscribe(const std::string& path_prefix, int64_t since_ns, OnEvent on_event,
+                                                    OnGap on_gap) {
+  // The filer skips events whose signature list holds the subscriber's own: a random non-zero
+  // one per subscription, so nothing of ours is filtered out by accident.
+  std::random_device random;
+  const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
+  auto subscriber = std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event),
+                                                         std::move(on_gap));
+  subscriber->start(since_ns);
+  return subscriber;
 }
 
 Result<std::string> FilerClient::kv_get(const std::string& key) {

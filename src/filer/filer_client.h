@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "filer.grpc.pb.h"
 #include "filer/filer_address.h"
+#include "filer/metadata_source.h"
 
 namespace seaweed::filer {
 
@@ -23,7 +24,7 @@ struct FilerClientOptions {
   uint32_t list_page_size = 1024;  // explicit ListEntries limit; never rely on the server default
 };
 
-class FilerClient {
+class FilerClient final : public MetadataSource {
  public:
   // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout.
   static Result<std::unique_ptr<FilerClient>> connect(const FilerAddress& address, FilerClientOptions options = {});
@@ -32,20 +33,23 @@ class FilerClient {
   [[nodiscard]] const filer_pb::GetFilerConfigurationResponse& configuration() const { return configuration_; }
 
   // nullopt when the entry does not exist.
-  Result<std::optional<filer_pb::Entry>> lookup(const std::string& directory, const std::string& name);
+  Result<std::optional<filer_pb::Entry>> lookup(const std::string& directory, const std::string& name) override;
 
   // Calls on_entry for every entry of directory in filer order, paging with an explicit limit.
   // on_entry returns false to stop early.
-  Status list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry);
+  Status list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry) override;
 
   // Volume id -> volume server URLs ("host:port"). Unknown ids are absent from the map.
-  Result<std::map<uint32_t, std::vector<std::string>>> lookup_volumes(const std::vector<uint32_t>& volume_ids);
+  Result<std::map<uint32_t, std::vector<std::string>>> lookup_volumes(const std::vector<uint32_t>& volume_ids) override;
 
-  Result<filer_pb::StatisticsResponse> statistics();
+  Result<filer_pb::StatisticsResponse> statistics() override;
+  // A SubscribeMetadata stream on its own connection (filer/metadata_subscriber.h).
+  std::unique_ptr<Subscription> subscribe(const std::string& path_prefix, int64_t since_ns, OnEvent on_event,
+                                          OnGap on_gap) override;
   Result<std::string> kv_get(const std::string& key);               // empty when missing
   Status kv_put(const std::string& key, const std::string& value);  // empty value deletes
 
-  [[nodiscard]] uint64_t rpc_count() const { return rpc_count_.load(); }
+  [[nodiscard]] uint64_t rpc_count() const override { return rpc_count_.load(); }
 
  private:
   FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel);

@@ -14,23 +14,24 @@
 
 #include "filer.grpc.pb.h"
 #include "filer/filer_address.h"
+#include "filer/metadata_source.h"
 
 namespace seaweed::filer {
 
-class MetadataSubscriber {
+class MetadataSubscriber final : public Subscription {
  public:
-  using OnEvent = std::function<void(const filer_pb::SubscribeMetadataResponse&)>;
-  using OnGap = std::function<void()>;
+  using OnEvent = MetadataSource::OnEvent;
+  using OnGap = MetadataSource::OnGap;
 
   MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature, OnEvent on_event,
                      OnGap on_gap);
-  ~MetadataSubscriber();
+  ~MetadataSubscriber() override;
   MetadataSubscriber(const MetadataSubscriber&) = delete;
   MetadataSubscriber& operator=(const MetadataSubscriber&) = delete;
 
   // Starts the stream thread with events newer than since_ns.
   void start(int64_t since_ns);
-  void stop();
+  void stop() override;
 
   [[nodiscard]] int64_t last_ts_ns() const { return last_ts_ns_.load(); }
   [[nodiscard]] uint64_t reconnects() const { return reconnects_.load(); }

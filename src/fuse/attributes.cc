@@ -40,10 +40,15 @@ struct stat entry_to_stat(const filer_pb::Entry& entry, uint64_t ino) {
   st.st_blocks = (st.st_size + 511) / 512;
   st.st_mtim.tv_sec = a.mtime();
   st.st_mtim.tv_nsec = a.mtime_ns();
-  st.st_ctim.tv_sec = a.ctime() ? a.ctime() : a.mtime();
-  st.st_ctim.tv_nsec = a.ctime() ? a.ctime_ns() : a.mtime_ns();
-  st.st_atim.tv_sec = a.atime() ? a.atime() : a.mtime();
-  st.st_atim.tv_nsec = a.atime() ? a.atime_ns() : a.mtime_ns();
+  // A non-positive ctime or atime is unset: filer 4.48 stores Go's zero time (year 1, negative
+  // in Unix seconds) as the ctime of HTTP uploads. Show the mtime there, as weed mount does
+  // (docs/seaweedfs/attributes.md).
+  const bool has_ctime = a.ctime() > 0;
+  const bool has_atime = a.atime() > 0;
+  st.st_ctim.tv_sec = has_ctime ? a.ctime() : a.mtime();
+  st.st_ctim.tv_nsec = has_ctime ? a.ctime_ns() : a.mtime_ns();
+  st.st_atim.tv_sec = has_atime ? a.atime() : a.mtime();
+  st.st_atim.tv_nsec = has_atime ? a.atime_ns() : a.mtime_ns();
   return st;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "filer/filer_client.h"
 #include "fuse/attributes.h"
 #include "reader/file_reader.h"
 
@@ -12,42 +13,26 @@ namespace seaweed::fuse {
 namespace {
 
 constexpr size_t kMaxNameLength = 255;
-// With the metadata stream running, events keep cached entries current; this bounds the damage
-// of an event that never arrives.
-constexpr auto kSubscribedEntryTtl = std::chrono::seconds(60);
 constexpr char kXattrPrefix[] = "xattr-";  // how SeaweedFS keeps xattrs in Entry.extended
-
-// What identifies a file's content: a changed version drops the kernel's cached pages.
-std::string content_version(const filer_pb::Entry& e) {
-  const auto& a = e.attributes();
-  std::string v = std::to_string(a.mtime()) + "." + std::to_string(a.mtime_ns()) + "/" + std::to_string(a.file_size()) +
-                  "/" + std::to_string(e.chunks_size()) + "/" + std::to_string(e.content().size());
-  if (e.chunks_size() > 0) {
-    v += "/" + e.chunks(0).file_id() + "/" + e.chunks(e.chunks_size() - 1).file_id() + "/" +
-         std::to_string(e.chunks(e.chunks_size() - 1).modified_ts_ns());
-  }
-  return v;
-}
 
 }  // namespace
 
-std::pair<std::string, std::string> split_path(const std::string& path) {
-  if (path.empty() || path == "/") return {"/", ""};
-  const auto slash = path.rfind('/');
-  if (slash == 0) return {"/", path.substr(1)};
-  return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
-FileSystem::FileSystem(MountOptions options, filer::FilerClient& filer, transport::VolumeReader& transport)
+FileSystem::FileSystem(MountOptions options, filer::MetadataSource& source, transport::VolumeReader& transport)
     : options_(std::move(options)),
-      filer_(filer),
+      source_(source),
       inodes_(options_.filer_path),
-      locations_([&filer](const std::vector<uint32_t>& vids) { return filer.lookup_volumes(vids); },
+      cache_(source,
+             options_.cache_meta_bytes ? options_.cache_meta_bytes
+                                       : static_cast<size_t>(std::max<int64_t>(0, options_.cache_meta_mb)) << 20,
+             std::chrono::seconds(options_.cache_meta_ttl_sec)),
+      locations_([&source](const std::vector<uint32_t>& vids) { return source.lookup_volumes(vids); },
                  std::chrono::seconds(600)),
       chunk_cache_(static_cast<size_t>(std::max<int64_t>(0, options_.cache_capacity_mb)) << 20),
       fetcher_(transport, locations_, chunk_cache_),
       prefetch_(static_cast<size_t>(std::max<int64_t>(1, options_.prefetch_threads)),
                 static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_mb)) << 20) {}
+
+FileSystem::~FileSystem() { stop_subscription(); }
 
 Result<std::string> FileSystem::path_of(fuse_ino_t ino) const {
   auto p = inodes_.path(ino);
@@ -55,50 +40,8 @@ Result<std::string> FileSystem::path_of(fuse_ino_t ino) const {
   return *p;
 }
 
-void FileSystem::remember(uint64_t ino, const filer_pb::Entry& e) {
-  std::lock_guard lock(entries_mu_);
-  entries_[ino] = CachedEntry{e, std::chrono::steady_clock::now()};
-}
-
-void FileSystem::remember_fetched(uint64_t ino, const filer_pb::Entry& e, uint64_t epoch) {
-  std::lock_guard lock(entries_mu_);
-  if (metadata_epoch_.load() != epoch) return;  // an event came in meanwhile: the answer may predate it
-  entries_[ino] = CachedEntry{e, std::chrono::steady_clock::now()};
-}
-
-Result<filer_pb::Entry> FileSystem::entry(fuse_ino_t ino, const std::string& path, bool fresh) {
-  if (!fresh) {
-    std::lock_guard lock(entries_mu_);
-    auto it = entries_.find(ino);
-    if (it != entries_.end() && std::chrono::steady_clock::now() - it->second.fetched < entry_ttl())
-      return it->second.entry;
-  }
-  const auto [dir, name] = split_path(path);
-  const uint64_t epoch = metadata_epoch_.load();
-  auto found = filer_.lookup(dir, name);
-  if (!found.ok()) {
-    if (auto stale = stale_entry(ino, found.error())) return *stale;
-    return found.error();
-  }
-  if (!found->has_value()) return make_error(ENOENT, path + " no longer exists");
-  filer_pb::Entry e = std::move(**found);
-  if (path == "/") e.set_is_directory(true);
-  remember_fetched(ino, e, epoch);
-  return e;
-}
-
-std::optional<filer_pb::Entry> FileSystem::stale_entry(uint64_t ino, const Error& why) {
-  // Only when the filer is unreachable: a filer restart should not break reads of known files.
-  if (why.code != EHOSTUNREACH && why.code != ETIMEDOUT) return std::nullopt;
-  std::lock_guard lock(entries_mu_);
-  auto it = entries_.find(ino);
-  if (it == entries_.end()) return std::nullopt;
-  spdlog::debug("filer unreachable ({}); using the cached entry of inode {}", why.message, ino);
-  return it->second.entry;
-}
-
 Status FileSystem::check_root() {
-  auto e = entry(InodeTable::kRoot, options_.filer_path, true);
+  auto e = cache_.entry(options_.filer_path, true);
   if (!e.ok()) return e.error().context("filer path " + options_.filer_path);
   if (!e->is_directory()) return make_error(ENOTDIR, "filer path " + options_.filer_path + " is not a directory");
   return {};
@@ -118,43 +61,26 @@ Result<fuse_entry_param> FileSystem::lookup(fuse_ino_t parent, const std::string
   if (name.size() > kMaxNameLength) return make_error(ENAMETOOLONG, "name longer than 255 bytes");
   auto dir = path_of(parent);
   if (!dir.ok()) return dir.error();
-  const std::string child = filer::join_path(*dir, name);
-  fuse_entry_param negative{};  // ino 0: the kernel caches the miss for entry_timeout
-  negative.entry_timeout = attr_timeout();
-  // Answer from the caches when they are fresh: `ls -l` of a big directory must not cost one
-  // RPC per entry once readdirplus has brought the entries in.
-  auto from_caches = [&]() -> std::optional<fuse_entry_param> {
-    if (auto hit = cached(child)) {
-      inodes_.acquire(child);
-      return entry_param(hit->first, hit->second);
-    }
-    if (known_absent(*dir, name)) return negative;
-    return std::nullopt;
-  };
-  if (auto answer = from_caches()) return *answer;
-  if (warm_directory_after_miss(*dir)) {
-    if (auto answer = from_caches()) return *answer;
+  auto found = cache_.lookup(*dir, name);
+  if (!found.ok()) return found.error();
+  if (!found->has_value()) {
+    fuse_entry_param negative{};  // ino 0: the kernel caches the miss for entry_timeout
+    negative.entry_timeout = attr_timeout();
+    return negative;
   }
-  const uint64_t epoch = metadata_epoch_.load();
-  auto found = filer_.lookup(*dir, name);
-  if (!found.ok()) {
-    auto ino = inodes_.find(child);
-    if (auto stale = ino ? stale_entry(*ino, found.error()) : std::nullopt) {
-      inodes_.acquire(child);
-      return entry_param(*ino, *stale);
-    }
-    return found.error();
-  }
-  if (!found->has_value()) return negative;
+  // Counted before the reply goes out: a FORGET for it can only come after the kernel got it.
   const uint64_t ino = inodes_.acquire(filer::join_path(*dir, name));
-  remember_fetched(ino, **found, epoch);
   return entry_param(ino, **found);
+}
+
+void FileSystem::forget(fuse_ino_t ino, uint64_t count) {
+  if (auto released = inodes_.forget(ino, count)) cache_.forget(*released);
 }
 
 Result<struct stat> FileSystem::getattr(fuse_ino_t ino) {
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto e = entry(ino, *path, false);
+  auto e = cache_.entry(*path, false);
   if (!e.ok()) return e.error();
   return entry_to_stat(*e, ino);
 }
@@ -162,7 +88,7 @@ Result<struct stat> FileSystem::getattr(fuse_ino_t ino) {
 Result<std::string> FileSystem::readlink(fuse_ino_t ino) {
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto e = entry(ino, *path, false);
+  auto e = cache_.entry(*path, false);
   if (!e.ok()) return e.error();
   if (e->attributes().symlink_target().empty()) return make_error(EINVAL, *path + " is not a symlink");
   return e->attributes().symlink_target();
@@ -172,52 +98,51 @@ Result<uint64_t> FileSystem::open(fuse_ino_t ino, int flags, bool& keep_cache) {
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return make_error(EROFS, "read-only mount");
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto e = entry(ino, *path, false);
+  auto e = cache_.entry(*path, false);
   if (!e.ok()) return e.error();
   if (e->is_directory()) return make_error(EISDIR, *path + " is a directory");
 
   auto file = std::make_shared<OpenFile>();
-  file->path = *path;
-  const std::string version = content_version(*e);
+  file->ino = ino;
+  file->version = content_version(*e);
+  {
+    MutexLock lock(file->mu);
+    file->path = *path;
+  }
   keep_cache = false;
   if (!e->content().empty()) {
     file->is_inline = true;
     file->content = e->content().substr(0, entry_size(*e));
   } else {
-    std::shared_ptr<const chunks::FileLayout> layout;
-    {
-      std::lock_guard lock(layouts_mu_);
-      auto it = layouts_.find(ino);
-      if (it != layouts_.end() && it->second.version == version) {
-        layout = it->second.layout;
-        keep_cache = true;  // same content as a previous open: the kernel's pages are still right
-      }
-    }
+    // Same content as a previous open of this inode: the kernel's pages are still right.
+    auto layout = cache_.layout(*path, file->version);
+    keep_cache = layout != nullptr;
     if (!layout) {
       auto built = reader::build_layout(*e, fetcher_);
       if (!built.ok()) return built.error().context(*path);
       layout = std::move(built.value());
-      std::lock_guard lock(layouts_mu_);
-      layouts_[ino] = CachedLayout{version, layout};
+      cache_.remember_layout(*path, file->version, layout);
     }
     file->stream = std::make_unique<reader::StreamReader>(
         layout, fetcher_, &prefetch_, static_cast<size_t>(std::max<int64_t>(0, options_.prefetch_blocks)));
     file->layout = std::move(layout);
   }
   const uint64_t fh = next_handle_++;
-  std::lock_guard lock(handles_mu_);
+  MutexLock lock(handles_mu_);
   files_[fh] = std::move(file);
+  files_by_path_.emplace(*path, fh);
   return fh;
 }
 
+std::shared_ptr<OpenFile> FileSystem::open_file(uint64_t fh) {
+  MutexLock lock(handles_mu_);
+  auto it = files_.find(fh);
+  return it == files_.end() ? nullptr : it->second;
+}
+
 Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out) {
-  std::shared_ptr<OpenFile> file;
-  {
-    std::lock_guard lock(handles_mu_);
-    auto it = files_.find(fh);
-    if (it == files_.end()) return make_error(EBADF, "unknown file handle " + std::to_string(fh));
-    file = it->second;
-  }
+  auto file = open_file(fh);
+  if (!file) return make_error(EBADF, "unknown file handle " + std::to_string(fh));
   if (file->is_inline) {
     if (offset >= file->content.size()) return {};
     const size_t n = std::min<size_t>(scratch.size(), file->content.size() - offset);
@@ -226,147 +151,155 @@ Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scr
     return {};
   }
   auto st = file->stream->read_pieces(offset, scratch, out);
+  if (!st.ok() && st.error().code == ENOENT && !file->superseded.load() && recheck_superseded(*file)) {
+    out = reader::ReadPieces{};
+    st = file->stream->read_pieces(offset, scratch, out);
+  }
   // Whatever failed underneath (no location, timeouts, bad data), the application sees EIO for
   // this read only; the cause stays in the message.
-  if (!st.ok()) return Error{EIO, file->path + " at " + std::to_string(offset) + ": " + st.error().message};
+  if (!st.ok())
+    return Error{EIO, file->current_path() + " at " + std::to_string(offset) + ": " + st.error().message};
   return {};
 }
 
-std::shared_ptr<const OpenFile> FileSystem::open_file(uint64_t fh) {
-  std::lock_guard lock(handles_mu_);
-  auto it = files_.find(fh);
-  return it == files_.end() ? nullptr : it->second;
+void FileSystem::mark_superseded(OpenFile& file) {
+  file.superseded.store(true);
+  if (file.stream) file.stream->allow_deleted();
+}
+
+bool FileSystem::recheck_superseded(OpenFile& file) {
+  const std::string path = file.current_path();
+  auto e = cache_.entry(path, /*fresh=*/true);
+  bool superseded = false;
+  if (!e.ok())
+    superseded = e.error().code == ENOENT;
+  else
+    superseded = content_version(*e) != file.version;
+  if (!superseded) return false;
+  spdlog::debug("{}: a needle of the open file is gone and so is its version; reading deleted needles", path);
+  mark_superseded(file);
+  return true;
 }
 
 void FileSystem::release(uint64_t fh) {
-  std::lock_guard lock(handles_mu_);
-  files_.erase(fh);
+  std::shared_ptr<OpenFile> file;  // destroyed after the lock is released
+  MutexLock lock(handles_mu_);
+  auto it = files_.find(fh);
+  if (it == files_.end()) return;
+  file = std::move(it->second);
+  files_.erase(it);
+  const std::string path = file->current_path();
+  auto [first, last] = files_by_path_.equal_range(path);
+  for (auto p = first; p != last; ++p) {
+    if (p->second == fh) {
+      files_by_path_.erase(p);
+      break;
+    }
+  }
+}
+
+void FileSystem::supersede_handles(const std::string& path, const std::optional<std::string>& keep_version) {
+  MutexLock lock(handles_mu_);
+  auto [first, last] = files_by_path_.equal_range(path);
+  for (auto p = first; p != last; ++p) {
+    auto it = files_.find(p->second);
+    if (it == files_.end()) continue;
+    if (keep_version && it->second->version == *keep_version) continue;
+    mark_superseded(*it->second);
+  }
+}
+
+void FileSystem::move_handles(const std::string& from, const std::string& to) {
+  MutexLock lock(handles_mu_);
+  auto [first, last] = files_by_path_.equal_range(from);
+  std::vector<uint64_t> moved;
+  for (auto p = first; p != last; ++p) moved.push_back(p->second);
+  files_by_path_.erase(first, last);
+  for (uint64_t fh : moved) {
+    files_by_path_.emplace(to, fh);
+    if (auto it = files_.find(fh); it != files_.end()) {
+      MutexLock file_lock(it->second->mu);
+      it->second->path = to;
+    }
+  }
 }
 
 Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto self = entry(ino, *path, false);
+  auto self = cache_.entry(*path, false);
   if (!self.ok()) return self.error();
   if (!self->is_directory()) return make_error(ENOTDIR, *path + " is not a directory");
 
   auto dir = std::make_shared<OpenDir>();
-  DirEntryInfo dot{".", ino, entry_to_stat(*self, ino)};
-  dir->entries.push_back(dot);
-  const uint64_t parent_ino = ino == InodeTable::kRoot ? ino : inodes_.peek(split_path(*path).first);
-  DirEntryInfo dotdot{"..", parent_ino, {}};
-  dotdot.attr.st_ino = parent_ino;
-  dotdot.attr.st_mode = S_IFDIR | 0755;
-  dir->entries.push_back(dotdot);
-
-  auto status = list_into_cache(*path, [&](filer_pb::Entry&& e, uint64_t child) {
-    dir->entries.push_back(DirEntryInfo{e.name(), child, entry_to_stat(e, child)});
+  dir->path = *path;
+  dir->ino = ino;
+  dir->self = entry_to_stat(*self, ino);
+  if (ino == InodeTable::kRoot)
+    dir->parent_ino = ino;
+  else
+    dir->parent_ino = inodes_.find(split_path(*path).first).value_or(kUnknownIno);
+  auto status = cache_.list(*path, [&](filer_pb::Entry&& e) {
+    dir->entries.push_back(DirEntryInfo{e.name(), entry_to_stat(e, 0)});
   });
   if (!status.ok()) return status.error();
   const uint64_t fh = next_handle_++;
-  std::lock_guard lock(handles_mu_);
+  MutexLock lock(handles_mu_);
   dirs_[fh] = std::move(dir);
   return fh;
 }
 
-Status FileSystem::list_into_cache(const std::string& dir,
-                                   const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry) {
-  Listing listing;
-  listing.listed = std::chrono::steady_clock::now();
-  const uint64_t epoch = metadata_epoch_.load();
-  std::vector<std::pair<uint64_t, CachedEntry>> fetched;
-  auto status = filer_.list(dir, [&](filer_pb::Entry&& e) {
-    if (e.name().empty() || e.name().find('/') != std::string::npos) {
-      spdlog::warn("{}: skipping an entry with a malformed name \"{}\"", dir, e.name());
-      return true;
-    }
-    const uint64_t child = inodes_.peek(filer::join_path(dir, e.name()));
-    fetched.emplace_back(child, CachedEntry{e, listing.listed});
-    listing.names.insert(e.name());
-    on_entry(std::move(e), child);
-    return true;
-  });
-  if (!status.ok()) return status;
-  std::lock_guard lock(entries_mu_);
-  // A metadata event applied while the pages came in may be older than them or newer: the
-  // listing is still this call's answer, but it is not cached (it could resurrect a deleted name).
-  if (metadata_epoch_.load() != epoch) return {};
-  for (auto& [ino, cached] : fetched) entries_[ino] = std::move(cached);
-  listings_[dir] = std::move(listing);
-  return {};
-}
-
-bool FileSystem::warm_directory_after_miss(const std::string& dir) {
-  constexpr int kMissesBeforeListing = 3;
-  constexpr size_t kMaxTrackedDirectories = 4096;
-  {
-    std::lock_guard lock(entries_mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (lookup_misses_.size() >= kMaxTrackedDirectories && !lookup_misses_.count(dir)) lookup_misses_.clear();
-    auto& m = lookup_misses_[dir];
-    if (m.listing) return false;  // another thread is listing it; this lookup asks the filer itself
-    // At most one warm-up listing per directory per entry TTL, whether it was cached or not (a
-    // directory under constant change would otherwise be listed every few lookups).
-    if (m.last_listing != std::chrono::steady_clock::time_point{} && now - m.last_listing < entry_ttl()) return false;
-    if (m.count == 0 || now - m.first >= entry_ttl()) {
-      m.count = 0;
-      m.first = now;
-    }
-    if (++m.count < kMissesBeforeListing) return false;
-    m.listing = true;
-  }
-  auto status = list_into_cache(dir, [](filer_pb::Entry&&, uint64_t) {});
-  if (!status.ok()) spdlog::debug("listing {} after lookup misses: {}", dir, status.error().message);
-  std::lock_guard lock(entries_mu_);
-  auto& m = lookup_misses_[dir];
-  m = LookupMisses{};
-  m.last_listing = std::chrono::steady_clock::now();
-  return status.ok();
-}
-
 std::shared_ptr<OpenDir> FileSystem::dir(uint64_t fh) {
-  std::lock_guard lock(handles_mu_);
+  MutexLock lock(handles_mu_);
   auto it = dirs_.find(fh);
   return it == dirs_.end() ? nullptr : it->second;
 }
 
 void FileSystem::releasedir(uint64_t fh) {
-  std::lock_guard lock(handles_mu_);
-  dirs_.erase(fh);
+  std::shared_ptr<OpenDir> dir;  // destroyed after the lock is released
+  MutexLock lock(handles_mu_);
+  auto it = dirs_.find(fh);
+  if (it == dirs_.end()) return;
+  dir = std::move(it->second);
+  dirs_.erase(it);
 }
 
-void FileSystem::count_lookup(uint64_t ino) {
-  auto p = inodes_.path(ino);
-  if (p) inodes_.acquire(*p);
+uint64_t FileSystem::reference_child(const OpenDir& dir, const std::string& name) {
+  return inodes_.acquire(filer::join_path(dir.path, name));
 }
 
-std::chrono::steady_clock::duration FileSystem::entry_ttl() const {
-  if (subscribed_.load()) return kSubscribedEntryTtl;
-  return std::chrono::seconds(options_.cache_meta_ttl_sec);
+uint64_t FileSystem::known_child(const OpenDir& dir, const std::string& name) {
+  return inodes_.find(filer::join_path(dir.path, name)).value_or(kUnknownIno);
 }
 
-std::optional<std::pair<uint64_t, filer_pb::Entry>> FileSystem::cached(const std::string& path) {
-  auto ino = inodes_.find(path);
-  if (!ino) return std::nullopt;
-  std::lock_guard lock(entries_mu_);
-  auto it = entries_.find(*ino);
-  if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.fetched >= entry_ttl()) return std::nullopt;
-  return std::make_pair(*ino, it->second.entry);
+void FileSystem::set_session(fuse_session* se) {
+  WriterLock lock(session_mu_);
+  session_ = se;
 }
 
-bool FileSystem::known_absent(const std::string& dir, const std::string& name) {
-  std::lock_guard lock(entries_mu_);
-  auto it = listings_.find(dir);
-  if (it == listings_.end()) return false;
-  if (std::chrono::steady_clock::now() - it->second.listed >= entry_ttl()) {
-    listings_.erase(it);
-    return false;
-  }
-  return it->second.names.count(name) == 0;
+void FileSystem::set_notifier(KernelNotifier* notifier) {
+  WriterLock lock(session_mu_);
+  notifier_ = notifier;
+}
+
+void FileSystem::start_subscription(int64_t since_ns) {
+  std::string prefix = options_.filer_path == "/" ? "/" : options_.filer_path + "/";
+  subscription_ = source_.subscribe(
+      prefix, since_ns, [this](const filer_pb::SubscribeMetadataResponse& e) { apply_event(e); },
+      [this] { drop_all_caches(); });
+  cache_.set_subscribed(true);
+}
+
+void FileSystem::stop_subscription() {
+  if (!subscription_) return;
+  subscription_->stop();
+  subscription_.reset();
+  cache_.set_subscribed(false);
 }
 
 void FileSystem::notify_inode(uint64_t ino, bool data_changed) {
-  std::shared_lock lock(session_mu_);
+  ReaderLock lock(session_mu_);
+  if (notifier_) return notifier_->inval_inode(ino, data_changed);
   if (!session_) return;
   // off < 0: attributes only; off 0, len 0: attributes and every cached page.
   fuse_lowlevel_notify_inval_inode(session_, ino, data_changed ? 0 : -1, 0);
@@ -374,80 +307,51 @@ void FileSystem::notify_inode(uint64_t ino, bool data_changed) {
 
 void FileSystem::notify_entry(const std::string& dir, const std::string& name) {
   auto parent = inodes_.find(dir);
-  std::shared_lock lock(session_mu_);
-  if (!session_ || !parent) return;
+  if (!parent) return;
+  ReaderLock lock(session_mu_);
+  if (notifier_) return notifier_->inval_entry(*parent, name);
+  if (!session_) return;
   fuse_lowlevel_notify_inval_entry(session_, *parent, name.c_str(), name.size());
-}
-
-void FileSystem::entry_gone(const std::string& dir, const std::string& name) {
-  const std::string path = filer::join_path(dir, name);
-  auto ino = inodes_.find(path);
-  {
-    std::lock_guard lock(entries_mu_);
-    if (ino) entries_.erase(*ino);
-    if (auto it = listings_.find(dir); it != listings_.end()) it->second.names.erase(name);
-    listings_.erase(path);
-  }
-  if (ino) {
-    std::lock_guard lock(layouts_mu_);
-    layouts_.erase(*ino);
-  }
-  if (ino) notify_inode(*ino, true);
-  notify_entry(dir, name);
-}
-
-void FileSystem::entry_changed(const std::string& dir, const filer_pb::Entry& e) {
-  const std::string path = filer::join_path(dir, e.name());
-  auto ino = inodes_.find(path);
-  bool data_changed = true;
-  if (ino) {
-    {
-      std::lock_guard lock(layouts_mu_);
-      auto it = layouts_.find(*ino);
-      data_changed = it == layouts_.end() || it->second.version != content_version(e);
-      if (data_changed && it != layouts_.end()) layouts_.erase(it);
-    }
-    remember(*ino, e);
-  }
-  {
-    std::lock_guard lock(entries_mu_);
-    if (auto it = listings_.find(dir); it != listings_.end()) it->second.names.insert(e.name());
-  }
-  if (ino) notify_inode(*ino, data_changed);
-  notify_entry(dir, e.name());  // also drops a cached negative lookup of a new name
 }
 
 void FileSystem::apply_event(const filer_pb::SubscribeMetadataResponse& event) {
   const auto& n = event.event_notification();
   const std::string& dir = event.directory();
   if (!n.has_old_entry() && !n.has_new_entry()) return;  // progress marker
-  ++metadata_epoch_;  // before the caches change: answers fetched meanwhile are not cached
+  cache_.begin_event();  // before the caches change: answers fetched meanwhile are not cached
+  const std::string new_dir = n.new_parent_path().empty() ? dir : n.new_parent_path();
   if (n.has_old_entry()) {
-    const std::string new_dir = n.new_parent_path().empty() ? dir : n.new_parent_path();
     const bool same_place = n.has_new_entry() && new_dir == dir && n.new_entry().name() == n.old_entry().name();
-    if (!same_place) entry_gone(dir, n.old_entry().name());
+    if (!same_place) {
+      const std::string old_path = filer::join_path(dir, n.old_entry().name());
+      if (n.has_new_entry())
+        move_handles(old_path, filer::join_path(new_dir, n.new_entry().name()));  // a rename: same content
+      else
+        supersede_handles(old_path, std::nullopt);  // deleted
+      cache_.entry_gone(dir, n.old_entry().name());
+      if (auto ino = inodes_.find(old_path)) notify_inode(*ino, true);
+      notify_entry(dir, n.old_entry().name());
+    }
   }
-  if (n.has_new_entry()) entry_changed(n.new_parent_path().empty() ? dir : n.new_parent_path(), n.new_entry());
+  if (n.has_new_entry()) {
+    const std::string path = filer::join_path(new_dir, n.new_entry().name());
+    // Handles of other content at this path (an overwrite, or a rename onto it) are superseded.
+    supersede_handles(path, content_version(n.new_entry()));
+    const bool data_changed = cache_.entry_changed(new_dir, n.new_entry());
+    if (auto ino = inodes_.find(path)) notify_inode(*ino, data_changed);
+    notify_entry(new_dir, n.new_entry().name());  // also drops a cached negative lookup of a new name
+  }
 }
 
 void FileSystem::drop_all_caches() {
-  ++metadata_epoch_;
-  {
-    std::lock_guard lock(entries_mu_);
-    entries_.clear();
-    listings_.clear();
-  }
-  {
-    std::lock_guard lock(layouts_mu_);
-    layouts_.clear();
-  }
+  cache_.clear();
   for (uint64_t ino : inodes_.referenced()) notify_inode(ino, true);
 }
 
 Result<std::string> FileSystem::getxattr(fuse_ino_t ino, const std::string& name) {
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto e = entry(ino, *path, false);
+  auto e = cache_.entry(*path, false);
   if (!e.ok()) return e.error();
   auto it = e->extended().find(kXattrPrefix + name);
   if (it == e->extended().end()) return make_error(ENODATA, "no xattr " + name);
@@ -457,7 +361,7 @@ Result<std::string> FileSystem::getxattr(fuse_ino_t ino, const std::string& name
 Result<std::string> FileSystem::listxattr(fuse_ino_t ino) {
   auto path = path_of(ino);
   if (!path.ok()) return path.error();
-  auto e = entry(ino, *path, false);
+  auto e = cache_.entry(*path, false);
   if (!e.ok()) return e.error();
   std::string names;
   const std::string prefix = kXattrPrefix;
@@ -475,7 +379,7 @@ Result<struct statvfs> FileSystem::statfs() {
   st.f_bsize = kBlock;
   st.f_frsize = kBlock;
   st.f_namemax = kMaxNameLength;
-  auto stats = filer_.statistics();
+  auto stats = source_.statistics();
   uint64_t total = 0, used = 0, files = 0;
   if (stats.ok()) {
     total = stats->total_size();

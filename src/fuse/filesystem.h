@@ -1,6 +1,7 @@
-// The file system behind the FUSE ops: metadata from the filer (entries cached briefly by
-// inode), open files holding immutable layout snapshots, directory handles holding listings.
-// Methods return Result; lowlevel_ops.cc turns them into FUSE replies in one place.
+// The file system behind the FUSE ops: inodes for what the kernel holds (InodeTable), metadata
+// through the MetadataCache, open files holding immutable layout snapshots, directory handles
+// holding listings. Methods return Result; lowlevel_ops.cc turns them into FUSE replies in one
+// place.
 #pragma once
 
 #define FUSE_USE_VERSION 312
@@ -8,21 +9,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "chunks/file_layout.h"
 #include "common/result.h"
-#include "filer/filer_client.h"
+#include "common/thread_annotations.h"
+#include "filer/metadata_source.h"
 #include "filer/volume_locations.h"
 #include "fuse/inode_table.h"
+#include "fuse/metadata_cache.h"
 #include "fuse/mount_options.h"
 #include "reader/chunk_cache.h"
 #include "reader/chunk_fetcher.h"
@@ -31,33 +30,65 @@
 
 namespace seaweed::fuse {
 
+// d_ino of a plain readdir entry the kernel holds no inode for (libfuse's FUSE_UNKNOWN_INO):
+// plain readdir hands out no reference, so no number is bound to the path for it.
+constexpr uint64_t kUnknownIno = 0xffffffff;
+
 struct OpenFile {
-  std::string path;
+  uint64_t ino = 0;
+  std::string version;                               // content_version() of the entry at open
   std::shared_ptr<const chunks::FileLayout> layout;  // null for inline content
   std::unique_ptr<reader::StreamReader> stream;      // reads through layout, with readahead
   std::string content;                               // inline file bytes (entry.content)
   bool is_inline = false;
+  // The file was deleted, or its content replaced, after this handle opened it: the needles of
+  // the snapshot may be deleted on the volume servers, so its reads ask for deleted needles too.
+  std::atomic<bool> superseded{false};
+
+  [[nodiscard]] std::string current_path() const EXCLUDES(mu) {
+    MutexLock lock(mu);
+    return path;
+  }
+
+  mutable Mutex mu;
+  std::string path GUARDED_BY(mu);  // follows renames of the file
 };
 
 struct DirEntryInfo {
   std::string name;
-  uint64_t ino = 0;
-  struct stat attr {};
+  struct stat attr {};  // st_ino is set when the entry is handed to the kernel
 };
 
 struct OpenDir {
-  std::vector<DirEntryInfo> entries;  // "." and ".." first, then the filer's order
+  std::string path;
+  uint64_t ino = 0;
+  uint64_t parent_ino = 0;
+  struct stat self {};
+  std::vector<DirEntryInfo> entries;  // the filer's order; "." and ".." come from the fields above
+};
+
+// Where invalidations go: the FUSE session, or a test's recorder.
+class KernelNotifier {
+ public:
+  virtual ~KernelNotifier() = default;
+  // data: the cached pages too, else attributes only.
+  virtual void inval_inode(uint64_t ino, bool data) = 0;
+  virtual void inval_entry(uint64_t parent, const std::string& name) = 0;
 };
 
 class FileSystem {
  public:
-  FileSystem(MountOptions options, filer::FilerClient& filer, transport::VolumeReader& transport);
+  FileSystem(MountOptions options, filer::MetadataSource& source, transport::VolumeReader& transport);
+  ~FileSystem();
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
 
   [[nodiscard]] const MountOptions& options() const { return options_; }
   [[nodiscard]] double attr_timeout() const { return static_cast<double>(options_.cache_meta_ttl_sec); }
 
   Result<fuse_entry_param> lookup(fuse_ino_t parent, const std::string& name);
-  void forget(fuse_ino_t ino, uint64_t count) { inodes_.forget(ino, count); }
+  // The kernel dropped count references; at 0 the inode, its cached entry and layout go.
+  void forget(fuse_ino_t ino, uint64_t count);
   Result<struct stat> getattr(fuse_ino_t ino);
   Result<std::string> readlink(fuse_ino_t ino);
 
@@ -67,16 +98,18 @@ class FileSystem {
   // reader::ReadPieces); scratch holds whatever had to be read synchronously.
   Status read_pieces(uint64_t fh, uint64_t offset, std::span<char> scratch, reader::ReadPieces& out);
   void release(uint64_t fh);
-  // For the snapshot ioctl (fuse/snapshot_ioctl.cc): an open handle (null when unknown) and the
-  // replicas of a volume as reads use them.
-  std::shared_ptr<const OpenFile> open_file(uint64_t fh);
+  // For the snapshot ioctl (fuse/snapshot_ioctl.cc): the replicas of a volume as reads use them
+  // (open handles: open_file() below).
   Result<std::vector<std::string>> volume_urls(uint32_t volume_id) { return locations_.find(volume_id); }
 
   Result<uint64_t> opendir(fuse_ino_t ino);
   std::shared_ptr<OpenDir> dir(uint64_t fh);
   void releasedir(uint64_t fh);
-  // readdirplus hands out references: count them only for entries the kernel received.
-  void count_lookup(uint64_t ino);
+  // readdirplus hands out references: the inode of dir/name, counting one reference. Call it
+  // only for entries the kernel receives.
+  uint64_t reference_child(const OpenDir& dir, const std::string& name);
+  // For plain readdir: the inode the kernel holds for dir/name, else kUnknownIno.
+  uint64_t known_child(const OpenDir& dir, const std::string& name);
 
   Result<std::string> getxattr(fuse_ino_t ino, const std::string& name);
   Result<std::string> listxattr(fuse_ino_t ino);  // NUL-separated names
@@ -88,95 +121,64 @@ class FileSystem {
   // Coherence (metadata events from the filer's SubscribeMetadata stream).
   // The session to send invalidations to; nullptr before the session is destroyed (waits for a
   // notification in progress).
-  void set_session(fuse_session* se) {
-    std::unique_lock lock(session_mu_);
-    session_ = se;
-  }
-  // While the stream runs, cached entries stay valid until an event says otherwise (up to
-  // kSubscribedEntryTtl); without it they expire after -cacheMetaTtlSec.
-  void set_subscribed(bool on) { subscribed_.store(on); }
+  void set_session(fuse_session* se) EXCLUDES(session_mu_);
+  // Invalidations go to notifier instead of the session (tests); nullptr: back to the session.
+  void set_notifier(KernelNotifier* notifier) EXCLUDES(session_mu_);
+  // Follows the source's events under the mount from since_ns on (and trusts cached entries
+  // longer while it runs); stopped by stop_subscription() or the destructor.
+  void start_subscription(int64_t since_ns);
+  void stop_subscription();
+  // For tests: whether cached entries are trusted as if events were coming.
+  void set_subscribed(bool on) { cache_.set_subscribed(on); }
   void apply_event(const filer_pb::SubscribeMetadataResponse& event);
   // Forgets all cached metadata and asks the kernel to drop its caches of every inode.
   void drop_all_caches();
 
-  [[nodiscard]] uint64_t filer_rpcs() const { return filer_.rpc_count(); }
+  [[nodiscard]] uint64_t filer_rpcs() const { return source_.rpc_count(); }
+  [[nodiscard]] const InodeTable& inodes() const { return inodes_; }
+  [[nodiscard]] MetadataCache::Stats cache_stats() const { return cache_.stats(); }
+  // An open handle, null when unknown (also for the snapshot ioctl).
+  [[nodiscard]] std::shared_ptr<OpenFile> open_file(uint64_t fh) EXCLUDES(handles_mu_);
 
  private:
-  struct CachedEntry {
-    filer_pb::Entry entry;
-    std::chrono::steady_clock::time_point fetched;
-  };
-  struct CachedLayout {
-    std::string version;
-    std::shared_ptr<const chunks::FileLayout> layout;
-  };
-
-  struct Listing {
-    std::unordered_set<std::string> names;
-    std::chrono::steady_clock::time_point listed;
-  };
-  struct LookupMisses {
-    int count = 0;
-    std::chrono::steady_clock::time_point first;
-    bool listing = false;  // a thread is listing the directory now
-    std::chrono::steady_clock::time_point last_listing{};
-  };
-
-  // Lists dir from the filer into the caches (every entry, and the names for negative
-  // lookups); on_entry sees each entry with its inode.
-  Status list_into_cache(const std::string& dir, const std::function<void(filer_pb::Entry&&, uint64_t ino)>& on_entry);
-  // Counts a lookup that had to ask the filer; the third in a directory within the entry TTL
-  // lists the whole directory, so the next lookups there are answered locally (opening many
-  // files of one directory without listing it first cost one RPC each). True when it listed.
-  bool warm_directory_after_miss(const std::string& dir);
-
-  [[nodiscard]] std::chrono::steady_clock::duration entry_ttl() const;
-  // The fresh cached entry of path, if any.
-  std::optional<std::pair<uint64_t, filer_pb::Entry>> cached(const std::string& path);
-  // True when the directory was listed recently and name was not in it (and no event added it).
-  bool known_absent(const std::string& dir, const std::string& name);
-  void entry_gone(const std::string& dir, const std::string& name);
-  void entry_changed(const std::string& dir, const filer_pb::Entry& entry);
-  void notify_inode(uint64_t ino, bool data_changed);
-  void notify_entry(const std::string& dir, const std::string& name);
-
-  // The cached entry (however old) when the filer cannot be reached; nullopt otherwise.
-  std::optional<filer_pb::Entry> stale_entry(uint64_t ino, const Error& why);
-
   Result<std::string> path_of(fuse_ino_t ino) const;
-  Result<filer_pb::Entry> entry(fuse_ino_t ino, const std::string& path, bool fresh);
-  void remember(uint64_t ino, const filer_pb::Entry& entry);
-  // Caches an entry fetched from the filer unless a metadata event was applied since `epoch`
-  // (taken before the RPC): the event may be newer than the answer.
-  void remember_fetched(uint64_t ino, const filer_pb::Entry& entry, uint64_t epoch);
   fuse_entry_param entry_param(uint64_t ino, const filer_pb::Entry& entry) const;
+  void notify_inode(uint64_t ino, bool data_changed) EXCLUDES(session_mu_);
+  void notify_entry(const std::string& dir, const std::string& name) EXCLUDES(session_mu_);
+
+  // Open handles of path: marked superseded (unless their content version is `keep_version`).
+  void supersede_handles(const std::string& path, const std::optional<std::string>& keep_version)
+      EXCLUDES(handles_mu_);
+  // A rename: handles of from now name to.
+  void move_handles(const std::string& from, const std::string& to) EXCLUDES(handles_mu_);
+  static void mark_superseded(OpenFile& file);
+  // A read of a handle not yet superseded found a needle missing: the event saying why may not
+  // have arrived. Asks the filer; true (and marked) when the file is gone or its content changed.
+  bool recheck_superseded(OpenFile& file);
 
   MountOptions options_;
-  filer::FilerClient& filer_;
+  filer::MetadataSource& source_;
   InodeTable inodes_;
+  MetadataCache cache_;
   filer::VolumeLocations locations_;
   reader::ChunkCache chunk_cache_;
   reader::ChunkFetcher fetcher_;
   reader::PrefetchPool prefetch_;  // after fetcher_: its threads stop before the fetcher goes
 
-  std::mutex entries_mu_;
-  std::atomic<uint64_t> metadata_epoch_{0};  // bumped by every applied event and cache drop
-  std::unordered_map<uint64_t, CachedEntry> entries_;
-  std::unordered_map<std::string, Listing> listings_;            // guarded by entries_mu_
-  std::unordered_map<std::string, LookupMisses> lookup_misses_;  // guarded by entries_mu_
-  std::mutex layouts_mu_;
-  std::unordered_map<uint64_t, CachedLayout> layouts_;
-
-  std::mutex handles_mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<OpenFile>> files_;
-  std::unordered_map<uint64_t, std::shared_ptr<OpenDir>> dirs_;
+  // Lock order: handles_mu_ -> OpenFile::mu. handles_mu_, session_mu_, MetadataCache's and
+  // InodeTable's mutexes are never held together otherwise (docs/ARCHITECTURE.md, "Locks").
+  Mutex handles_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<OpenFile>> files_ GUARDED_BY(handles_mu_);
+  std::unordered_multimap<std::string, uint64_t> files_by_path_ GUARDED_BY(handles_mu_);
+  std::unordered_map<uint64_t, std::shared_ptr<OpenDir>> dirs_ GUARDED_BY(handles_mu_);
   std::atomic<uint64_t> next_handle_{1};
-  std::shared_mutex session_mu_;
-  fuse_session* session_ = nullptr;
-  std::atomic<bool> subscribed_{false};
-};
 
-// "/a/b" -> {"/a", "b"}; "/" -> {"/", ""}.
-std::pair<std::string, std::string> split_path(const std::string& path);
+  SharedMutex session_mu_;
+  fuse_session* session_ GUARDED_BY(session_mu_) = nullptr;
+  KernelNotifier* notifier_ GUARDED_BY(session_mu_) = nullptr;
+
+  // Started and stopped by the thread that owns the FileSystem (mount_main), never concurrently.
+  std::unique_ptr<filer::Subscription> subscription_;
+};
 
 }  // namespace seaweed::fuse

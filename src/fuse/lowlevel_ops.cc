@@ -127,28 +127,41 @@ void readdir_common(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, 
     if (!dir) return reply_error(req, op, make_error(EBADF, "unknown directory handle"));
     std::vector<char> buf(size);
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
-      const auto& e = dir->entries[i];
+    // Offsets: 0 ".", 1 "..", then 2 + the index in dir->entries.
+    const size_t total = dir->entries.size() + 2;
+    for (size_t i = static_cast<size_t>(off); i < total; ++i) {
+      const bool dots = i < 2;
+      const char* name = i == 0 ? "." : i == 1 ? ".." : dir->entries[i - 2].name.c_str();
       const off_t next = static_cast<off_t>(i + 1);
+      const size_t room = size - used;
       size_t len;
       if (plus) {
+        // The kernel ignores "." and ".." in readdirplus; real entries take a reference, so
+        // count one only for an entry that fits.
+        if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > room) break;
         fuse_entry_param p{};
-        const bool dots = e.name == "." || e.name == "..";
-        if (!dots) {
-          p.ino = e.ino;
-          p.generation = 1;
-          p.attr = e.attr;
-          p.attr_timeout = p.entry_timeout = fs(req).attr_timeout();
+        if (dots) {
+          p.attr.st_ino = i == 0 ? dir->ino : dir->parent_ino;
+          p.attr.st_mode = S_IFDIR;
         } else {
-          p.attr.st_ino = e.ino;
-          p.attr.st_mode = e.attr.st_mode;
+          p.ino = fs(req).reference_child(*dir, name);
+          p.generation = 1;
+          p.attr = dir->entries[i - 2].attr;
+          p.attr.st_ino = p.ino;
+          p.attr_timeout = p.entry_timeout = fs(req).attr_timeout();
         }
-        len = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p, next);
-        if (len > size - used) break;
-        if (!dots) fs(req).count_lookup(e.ino);  // the kernel now holds a reference
+        len = fuse_add_direntry_plus(req, buf.data() + used, room, name, &p, next);
       } else {
-        len = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &e.attr, next);
-        if (len > size - used) break;
+        struct stat st {};
+        if (dots) {
+          st.st_ino = i == 0 ? dir->ino : dir->parent_ino;
+          st.st_mode = S_IFDIR;
+        } else {
+          st.st_ino = fs(req).known_child(*dir, name);
+          st.st_mode = dir->entries[i - 2].attr.st_mode;
+        }
+        len = fuse_add_direntry(req, buf.data() + used, room, name, &st, next);
+        if (len > room) break;
       }
       used += len;
     }

@@ -14,6 +14,8 @@ struct MountOptions {
   bool allow_others = false;
   int64_t cache_capacity_mb = 128;  // decoded-chunk cache shared by all open files
   int64_t cache_meta_ttl_sec = 1;   // kernel attribute/entry timeout and our entry cache age
+  int64_t cache_meta_mb = 32;       // entries, listings and layouts cached by path (LRU), all together
+  size_t cache_meta_bytes = 0;      // when non-zero, the bound in bytes instead (tests)
   int64_t read_ahead_kb = 1024;     // bdi readahead: 1 MiB READs for buffered readers
   int64_t prefetch_mb = 64;         // memory for the mount's own readahead, all files together
   int64_t prefetch_blocks = 8;      // 1 MiB blocks kept in flight ahead of one sequential reader

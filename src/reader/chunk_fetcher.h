@@ -19,18 +19,21 @@ class ChunkFetcher {
       : transport_(transport), locations_(locations), cache_(cache) {}
 
   // Fills dst (dst.size() == view.length) with the view's bytes. Holes are zero-filled.
-  Status read_view(const chunks::ChunkView& view, std::span<char> dst);
+  // allow_deleted: serve needles the volume server has marked deleted (see NeedleLocator).
+  Status read_view(const chunks::ChunkView& view, std::span<char> dst, bool allow_deleted = false);
 
-  // The chunk's whole clear bytes: fetched whole, decrypted, gunzipped; cached.
-  Result<ChunkCache::Bytes> whole_chunk(const std::string& file_id, const std::string& cipher_key, bool is_compressed);
+  // The chunk's whole clear bytes: fetched whole, decrypted, gunzipped; cached (except bytes
+  // read with allow_deleted, which only the asking handle may see).
+  Result<ChunkCache::Bytes> whole_chunk(const std::string& file_id, const std::string& cipher_key, bool is_compressed,
+                                        bool allow_deleted = false);
 
  private:
-  Result<transport::NeedleLocator> locate(const std::string& file_id);
+  Result<transport::NeedleLocator> locate(const std::string& file_id, bool allow_deleted);
 
   // Runs op against the needle's locations; if every location fails, asks the filer for fresh
   // locations once and tries again (volumes move, servers restart).
   template <class T, class Op>
-  Result<T> with_locations(const std::string& file_id, Op&& op);
+  Result<T> with_locations(const std::string& file_id, bool allow_deleted, Op&& op);
 
   transport::VolumeReader& transport_;
   filer::VolumeLocations& locations_;

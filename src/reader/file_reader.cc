@@ -65,11 +65,11 @@ Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::E
 }
 
 Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset,
-                         std::span<char> dst) {
+                         std::span<char> dst, bool allow_deleted) {
   size_t done = 0;
   for (const auto& view : layout.views(offset, dst.size())) {
     auto part = dst.subspan(view.file_offset - offset, view.length);
-    if (auto s = fetcher.read_view(view, part); !s) return s.error();
+    if (auto s = fetcher.read_view(view, part, allow_deleted); !s) return s.error();
     done = view.file_offset - offset + view.length;
   }
   return done;

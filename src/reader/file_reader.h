@@ -19,7 +19,9 @@ Result<std::vector<chunks::Chunk>> resolve_manifests(std::vector<chunks::Chunk> 
 // file-size rule. Errors name the entry.
 Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::Entry& entry, ChunkFetcher& fetcher);
 
-// Reads up to dst.size() bytes at offset; returns the count (0 at or past EOF).
-Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset, std::span<char> dst);
+// Reads up to dst.size() bytes at offset; returns the count (0 at or past EOF). allow_deleted:
+// see ChunkFetcher::read_view.
+Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset, std::span<char> dst,
+                         bool allow_deleted = false);
 
 }  // namespace seaweed::reader

@@ -14,14 +14,14 @@ PrefetchPool::PrefetchPool(size_t threads, size_t budget_bytes) : budget_(budget
 
 PrefetchPool::~PrefetchPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
   std::deque<std::function<void()>> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     dropped.swap(jobs_);
   }
   dropped.clear();  // their blocks give their buffers back (takes mu_)
@@ -29,7 +29,7 @@ PrefetchPool::~PrefetchPool() {
 
 std::unique_ptr<char[]> PrefetchPool::take_buffer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!free_buffers_.empty()) {
       auto buffer = std::move(free_buffers_.back());
       free_buffers_.pop_back();
@@ -42,35 +42,35 @@ std::unique_ptr<char[]> PrefetchPool::take_buffer() {
 
 void PrefetchPool::give_buffer(std::unique_ptr<char[]> buffer) {
   if (!buffer) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   free_buffers_.push_back(std::move(buffer));
 }
 
 size_t PrefetchPool::buffers_allocated() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return buffers_allocated_;
 }
 
 bool PrefetchPool::reserve(size_t bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (used_ + bytes > budget_) return false;
   used_ += bytes;
   return true;
 }
 
 void PrefetchPool::release(size_t bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   used_ -= std::min(used_, bytes);
 }
 
 size_t PrefetchPool::in_use() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return used_;
 }
 
 void PrefetchPool::submit(std::function<void()> job) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     jobs_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -81,8 +81,8 @@ void PrefetchPool::worker() {
   for (;;) {
     std::function<void()> job;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      UniqueLock lock(mu_);
+      while (!stopping_ && jobs_.empty()) cv_.wait(lock);
       if (stopping_) return;  // queued jobs are dropped: their blocks just never become ready
       job = std::move(jobs_.front());
       jobs_.pop_front();
@@ -92,7 +92,8 @@ void PrefetchPool::worker() {
 }
 
 // A prefetched block: filled once by a pool thread; readers wait for it. Owns its budget share
-// and a recycled buffer.
+// and a recycled buffer. The job writes data[0, filled) before it sets done under mu; readers
+// touch data only after they saw done under mu, and nobody writes it after that.
 struct StreamReader::Block {
   Block(PrefetchPool* pool, uint64_t start, size_t len)
       : pool(pool), start(start), len(len), data(pool->take_buffer()) {}
@@ -107,12 +108,12 @@ struct StreamReader::Block {
   uint64_t start;
   size_t len;
   std::unique_ptr<char[]> data;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  bool abandoned = false;  // set when the handle no longer wants it
-  size_t filled = 0;
-  std::optional<Error> error;
+  Mutex mu;
+  CondVar cv;
+  bool done GUARDED_BY(mu) = false;
+  bool abandoned GUARDED_BY(mu) = false;  // set when the handle no longer wants it
+  size_t filled GUARDED_BY(mu) = 0;
+  std::optional<Error> error GUARDED_BY(mu);
 };
 
 StreamReader::StreamReader(std::shared_ptr<const chunks::FileLayout> layout, ChunkFetcher& fetcher, PrefetchPool* pool,
@@ -120,9 +121,9 @@ StreamReader::StreamReader(std::shared_ptr<const chunks::FileLayout> layout, Chu
     : layout_(std::move(layout)), fetcher_(fetcher), pool_(pool), window_(window_blocks) {}
 
 StreamReader::~StreamReader() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& [start, block] : blocks_) {
-    std::lock_guard b(block->mu);
+    MutexLock b(block->mu);
     block->abandoned = true;
   }
 }
@@ -141,17 +142,18 @@ void StreamReader::schedule_locked(uint64_t from) {
     if (!pool_->reserve(kBlock)) return;  // budget spent: the reader goes synchronous
     auto block = std::make_shared<Block>(pool_, start, len);
     blocks_[start] = block;
-    pool_->submit([block, layout = layout_, &fetcher = fetcher_] {
+    pool_->submit([block, layout = layout_, &fetcher = fetcher_, allow_deleted = allow_deleted_] {
       {
-        std::lock_guard lock(block->mu);
+        MutexLock lock(block->mu);
         if (block->abandoned) {
           block->done = true;
           block->cv.notify_all();
           return;
         }
       }
-      auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data.get(), block->len));
-      std::lock_guard lock(block->mu);
+      auto n = read_file(*layout, fetcher, block->start, std::span<char>(block->data.get(), block->len),
+                         allow_deleted->load());
+      MutexLock lock(block->mu);
       if (n.ok())
         block->filled = *n;
       else
@@ -172,7 +174,7 @@ size_t ReadPieces::copy_to(std::span<char> dst) const {
 }
 
 Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
-  if (!pool_ || window_ == 0) return read_file(*layout_, fetcher_, offset, dst);
+  if (!pool_ || window_ == 0) return read_file(*layout_, fetcher_, offset, dst, deleted_allowed());
   ReadPieces pieces;
   if (auto st = read_pieces(offset, dst, pieces); !st.ok()) return st.error();
   return pieces.copy_to(dst);
@@ -180,7 +182,7 @@ Result<size_t> StreamReader::read(uint64_t offset, std::span<char> dst) {
 
 Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadPieces& out) {
   if (!pool_ || window_ == 0) {
-    auto n = read_file(*layout_, fetcher_, offset, scratch);
+    auto n = read_file(*layout_, fetcher_, offset, scratch, deleted_allowed());
     if (!n.ok()) return n.error();
     if (*n) out.add(scratch.data(), *n);
     return {};
@@ -191,7 +193,7 @@ Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadP
 
   std::vector<std::shared_ptr<Block>> covering;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Sequential if it starts near the head of the stream: the kernel sends readahead and
     // O_DIRECT pieces concurrently, so they arrive a little out of order.
     const uint64_t slack = window_ * kBlock;
@@ -205,7 +207,7 @@ Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadP
       const bool far = !sequential && (block_end <= offset || it->first >= end);
       if (behind || far) {
         {
-          std::lock_guard b(it->second->mu);  // released before erase may destroy the block
+          MutexLock b(it->second->mu);  // released before erase may destroy the block
           it->second->abandoned = true;
         }
         it = blocks_.erase(it);
@@ -227,8 +229,8 @@ Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadP
     ++i;
     bool served = false;
     if (block) {
-      std::unique_lock lock(block->mu);
-      block->cv.wait(lock, [&] { return block->done; });
+      UniqueLock lock(block->mu);
+      while (!block->done) block->cv.wait(lock);
       // An abandoned block's bytes are still right (the layout is immutable); only the stream
       // moved on. Use them if they were read.
       if (!block->error && block->start + block->filled >= piece_end) {
@@ -239,7 +241,7 @@ Status StreamReader::read_pieces(uint64_t offset, std::span<char> scratch, ReadP
     }
     if (!served) {
       auto span = scratch.subspan(pos - offset, piece_end - pos);
-      auto n = read_file(*layout_, fetcher_, pos, span);
+      auto n = read_file(*layout_, fetcher_, pos, span, deleted_allowed());
       if (!n.ok()) return n.error();
       if (*n) out.add(span.data(), *n);
       if (*n < span.size()) return {};

@@ -8,13 +8,12 @@
 
 #include <sys/uio.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -22,10 +21,15 @@
 
 #include "chunks/file_layout.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "reader/chunk_fetcher.h"
 
 namespace seaweed::reader {
 
+// Lock order (docs/ARCHITECTURE.md, "Locks"): StreamReader::mu_ -> StreamReader::Block::mu ->
+// PrefetchPool::mu_. Dropping a block from StreamReader::blocks_ under StreamReader::mu_ may run
+// ~Block, which gives its buffer and budget back under PrefetchPool::mu_; a job never holds
+// PrefetchPool::mu_ while it runs.
 class PrefetchPool {
  public:
   PrefetchPool(size_t threads, size_t budget_bytes);
@@ -34,27 +38,27 @@ class PrefetchPool {
   PrefetchPool& operator=(const PrefetchPool&) = delete;
 
   // Reserves bytes of the budget; false when it is spent.
-  bool reserve(size_t bytes);
-  void release(size_t bytes);
-  void submit(std::function<void()> job);
-  [[nodiscard]] size_t in_use() const;
+  bool reserve(size_t bytes) EXCLUDES(mu_);
+  void release(size_t bytes) EXCLUDES(mu_);
+  void submit(std::function<void()> job) EXCLUDES(mu_);
+  [[nodiscard]] size_t in_use() const EXCLUDES(mu_);
 
   // A buffer of block_size bytes (uninitialised), recycled when given back.
-  std::unique_ptr<char[]> take_buffer();
-  void give_buffer(std::unique_ptr<char[]> buffer);
-  [[nodiscard]] size_t buffers_allocated() const;
+  std::unique_ptr<char[]> take_buffer() EXCLUDES(mu_);
+  void give_buffer(std::unique_ptr<char[]> buffer) EXCLUDES(mu_);
+  [[nodiscard]] size_t buffers_allocated() const EXCLUDES(mu_);
 
  private:
-  void worker();
-  size_t budget_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<char[]>> free_buffers_;  // before jobs_: dropped jobs give buffers back
-  size_t buffers_allocated_ = 0;
-  std::deque<std::function<void()>> jobs_;
-  size_t used_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  void worker() EXCLUDES(mu_);
+  const size_t budget_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::vector<std::unique_ptr<char[]>> free_buffers_ GUARDED_BY(mu_);  // before jobs_: dropped jobs give buffers back
+  size_t buffers_allocated_ GUARDED_BY(mu_) = 0;
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  size_t used_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;  // set in the constructor, joined in the destructor
 };
 
 // A read's bytes as pieces in file order: spans into prefetched blocks (kept alive by pins, so
@@ -84,21 +88,29 @@ class StreamReader {
   Result<size_t> read(uint64_t offset, std::span<char> dst);
   // The same bytes as pieces: prefetched blocks are handed out, not copied; the rest is read into
   // scratch (scratch.size() is the request's length).
-  Status read_pieces(uint64_t offset, std::span<char> scratch, ReadPieces& out);
+  Status read_pieces(uint64_t offset, std::span<char> scratch, ReadPieces& out) EXCLUDES(mu_);
+
+  // From now on every read of this stream, its readahead included, may be served from needles
+  // the volume server has marked deleted (the open file's snapshot was superseded: see
+  // FileSystem). Blocks that failed before are read again by the next read that needs them.
+  void allow_deleted() { allow_deleted_->store(true); }
+  [[nodiscard]] bool deleted_allowed() const { return allow_deleted_->load(); }
 
  private:
   struct Block;
-  void schedule_locked(uint64_t from);
-  std::shared_ptr<Block> find_locked(uint64_t block_start);
+  void schedule_locked(uint64_t from) REQUIRES(mu_);
+  std::shared_ptr<Block> find_locked(uint64_t block_start) REQUIRES(mu_);
 
-  std::shared_ptr<const chunks::FileLayout> layout_;
+  const std::shared_ptr<const chunks::FileLayout> layout_;
   ChunkFetcher& fetcher_;
-  PrefetchPool* pool_;
-  size_t window_;
-  std::mutex mu_;
-  uint64_t next_expected_ = 0;
-  int streak_ = 0;
-  std::map<uint64_t, std::shared_ptr<Block>> blocks_;  // by block start
+  PrefetchPool* const pool_;
+  const size_t window_;
+  // Shared with queued readahead jobs, which may run after the stream is gone.
+  const std::shared_ptr<std::atomic<bool>> allow_deleted_ = std::make_shared<std::atomic<bool>>(false);
+  Mutex mu_;
+  uint64_t next_expected_ GUARDED_BY(mu_) = 0;
+  int streak_ GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::shared_ptr<Block>> blocks_ GUARDED_BY(mu_);  // by block start
 };
 
 }  // namespace seaweed::reader

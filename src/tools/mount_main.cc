@@ -5,12 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <random>
 
 #include "common/flags.h"
 #include "common/logging.h"
 #include "filer/filer_client.h"
-#include "filer/metadata_subscriber.h"
 #include "fuse/filesystem.h"
 #include "fuse/session.h"
 #include "fuse/snapshot_ioctl.h"
@@ -60,6 +58,8 @@ int main(int argc, char** argv) {
   flags.add_bool("allowOthers", &opt.allow_others, "let other users access the mount (allow_other)");
   flags.add_int("cacheCapacityMB", &opt.cache_capacity_mb, "memory for decoded chunks shared by all files");
   flags.add_int("cacheMetaTtlSec", &opt.cache_meta_ttl_sec, "seconds the kernel and the mount keep attributes");
+  flags.add_int("cacheMetaMB", &opt.cache_meta_mb,
+                "memory for cached metadata (entries, directory listings, file layouts; least recently used go)");
   flags.add_int("readAheadKB", &opt.read_ahead_kb, "kernel readahead for the mount (0 keeps the kernel default)");
   flags.add_int("prefetchMB", &opt.prefetch_mb, "memory for readahead of sequential readers, all files together");
   flags.add_int("prefetchBlocks", &opt.prefetch_blocks, "1 MiB blocks fetched ahead of one sequential reader (0: off)");
@@ -189,21 +189,14 @@ int main(int argc, char** argv) {
   if (auto s = fs.check_root(); !s) return fail(s.error());
 
   // Coherence: filer events under the mounted path update or drop cached entries and pages.
-  std::random_device random;
-  const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
-  std::string prefix = opt.filer_path == "/" ? "/" : opt.filer_path + "/";
-  seaweed::filer::MetadataSubscriber subscriber(
-      *address, prefix, signature, [&fs](const filer_pb::SubscribeMetadataResponse& e) { fs.apply_event(e); },
-      [&fs] { fs.drop_all_caches(); });
   if (subscribe) {
     const auto now_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    subscriber.start(now_ns);
-    fs.set_subscribed(true);
+    fs.start_subscription(now_ns);
   }
   auto ran = seaweed::fuse::run_session(fs, opt);
-  subscriber.stop();
+  fs.stop_subscription();
   if (!ran.ok()) return fail(ran.error());
   return 0;
 }
