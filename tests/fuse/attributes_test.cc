@@ -55,5 +55,25 @@ TEST(Attributes, TimesWithNanoseconds) {
   EXPECT_EQ(st.st_ctim.tv_sec, 1700000000);
 }
 
+TEST(Attributes, NonPositiveCtimeAndAtimeAreUnsetAndShowTheMtime) {
+  filer_pb::Entry e;
+  auto* a = e.mutable_attributes();
+  a->set_mtime(1700000000);
+  a->set_mtime_ns(5);
+  a->set_ctime(-62135596800);  // Go's zero time, as filer 4.48 stores it for HTTP uploads
+  a->set_ctime_ns(7);
+  a->set_atime(-1);
+  auto st = entry_to_stat(e, 1);
+  EXPECT_EQ(st.st_ctim.tv_sec, 1700000000);
+  EXPECT_EQ(st.st_ctim.tv_nsec, 5);
+  EXPECT_EQ(st.st_atim.tv_sec, 1700000000);
+  a->set_ctime(1700000100);
+  a->set_atime(1700000200);
+  st = entry_to_stat(e, 1);
+  EXPECT_EQ(st.st_ctim.tv_sec, 1700000100);
+  EXPECT_EQ(st.st_ctim.tv_nsec, 7);
+  EXPECT_EQ(st.st_atim.tv_sec, 1700000200);
+}
+
 }  // namespace
 }  // namespace seaweed::fuse
