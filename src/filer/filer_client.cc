@@ -154,13 +154,13 @@ Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
 }
 
 std::unique_ptr<Subscription> FilerClient::subscribe(const std::string& path_prefix, int64_t since_ns, OnEvent on_event,
-                                                    OnGap on_gap) {
+                                                     OnGap on_gap) {
   // The filer skips events whose signature list holds the subscriber's own: a random non-zero
   // one per subscription, so nothing of ours is filtered out by accident.
   std::random_device random;
   const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
-  auto subscriber = std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event),
-                                                         std::move(on_gap));
+  auto subscriber =
+      std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event), std::move(on_gap));
   subscriber->start(since_ns);
   return subscriber;
 }
