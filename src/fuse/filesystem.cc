@@ -157,8 +157,7 @@ Status FileSystem::read_pieces(uint64_t fh, uint64_t offset, std::span<char> scr
   }
   // Whatever failed underneath (no location, timeouts, bad data), the application sees EIO for
   // this read only; the cause stays in the message.
-  if (!st.ok())
-    return Error{EIO, file->current_path() + " at " + std::to_string(offset) + ": " + st.error().message};
+  if (!st.ok()) return Error{EIO, file->current_path() + " at " + std::to_string(offset) + ": " + st.error().message};
   return {};
 }
 

@@ -147,8 +147,7 @@ class FileSystem {
   void notify_entry(const std::string& dir, const std::string& name) EXCLUDES(session_mu_);
 
   // Open handles of path: marked superseded (unless their content version is `keep_version`).
-  void supersede_handles(const std::string& path, const std::optional<std::string>& keep_version)
-      EXCLUDES(handles_mu_);
+  void supersede_handles(const std::string& path, const std::optional<std::string>& keep_version) EXCLUDES(handles_mu_);
   // A rename: handles of from now name to.
   void move_handles(const std::string& from, const std::string& to) EXCLUDES(handles_mu_);
   static void mark_superseded(OpenFile& file);

@@ -54,8 +54,7 @@ class MetadataCache {
   Status list(const std::string& dir, const std::function<void(filer_pb::Entry&&)>& on_entry) EXCLUDES(mu_);
 
   // The cached layout of path if it was built for this content version.
-  std::shared_ptr<const chunks::FileLayout> layout(const std::string& path, const std::string& version)
-      EXCLUDES(mu_);
+  std::shared_ptr<const chunks::FileLayout> layout(const std::string& path, const std::string& version) EXCLUDES(mu_);
   void remember_layout(const std::string& path, std::string version, std::shared_ptr<const chunks::FileLayout> layout)
       EXCLUDES(mu_);
 

@@ -64,8 +64,8 @@ Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::E
   return std::make_shared<const chunks::FileLayout>(std::move(layout.value()));
 }
 
-Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset,
-                         std::span<char> dst, bool allow_deleted) {
+Result<size_t> read_file(const chunks::FileLayout& layout, ChunkFetcher& fetcher, uint64_t offset, std::span<char> dst,
+                         bool allow_deleted) {
   size_t done = 0;
   for (const auto& view : layout.views(offset, dst.size())) {
     auto part = dst.subspan(view.file_offset - offset, view.length);

@@ -22,7 +22,9 @@
 namespace seaweed::fuse::testing {
 
 // Needle bytes: a function of (key, position), so any range can be checked.
-inline char needle_byte(uint64_t key, uint64_t pos) { return static_cast<char>((key * 131 + pos * 7 + (pos >> 9)) & 0xff); }
+inline char needle_byte(uint64_t key, uint64_t pos) {
+  return static_cast<char>((key * 131 + pos * 7 + (pos >> 9)) & 0xff);
+}
 
 inline std::string needle_bytes(uint64_t key, uint64_t offset, size_t len) {
   std::string out(len, '\0');
@@ -213,8 +215,7 @@ class FakeMetadataSource : public filer::MetadataSource {
     r.set_file_count(42);
     return r;
   }
-  std::unique_ptr<filer::Subscription> subscribe(const std::string&, int64_t, OnEvent on_event,
-                                                 OnGap on_gap) override {
+  std::unique_ptr<filer::Subscription> subscribe(const std::string&, int64_t, OnEvent on_event, OnGap on_gap) override {
     std::lock_guard lock(mu_);
     on_event_ = std::move(on_event);
     on_gap_ = std::move(on_gap);

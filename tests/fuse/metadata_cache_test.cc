@@ -62,7 +62,7 @@ TEST_F(CacheTest, AListingThatStartedBeforeADeleteCannotResurrectIt) {
   std::vector<std::string> names;
   ASSERT_TRUE(cache.list("/d", [&](filer_pb::Entry&& e) { names.push_back(e.name()); }).ok());
   EXPECT_NE(std::find(names.begin(), names.end(), "f5"), names.end());  // the caller's answer, as listed
-  EXPECT_EQ(cache.stats().entries, 0u);  // but nothing of it was cached
+  EXPECT_EQ(cache.stats().entries, 0u);                                 // but nothing of it was cached
   EXPECT_EQ(cache.stats().listings, 0u);
   auto gone = cache.lookup("/d", "f5");
   ASSERT_TRUE(gone.ok());
