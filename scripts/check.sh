@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The project's own checks beyond the tests: formatting, Python lint, and the unit tests under
-# ASan+UBSan and under TSan (separate build trees: build-asan, build-tsan).
-#   scripts/check.sh            all
-#   scripts/check.sh format     only clang-format
-#   scripts/check.sh lint       only pyflakes (Debian pyflakes3) over the Python in integration/, bench/, scripts/
+# The project's own checks beyond the tests: formatting, Python lint, clang's thread-safety
+# analysis, and the unit tests under ASan+UBSan and under TSan (separate build trees: build-asan,
+# build-tsan).
+#   scripts/check.sh                 all
+#   scripts/check.sh format          only clang-format
+#   scripts/check.sh lint            only pyflakes (Debian pyflakes3) over the Python in integration/, bench/, scripts/
+#   scripts/check.sh thread-safety   only clang's -Wthread-safety analysis (must be clean)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -18,6 +20,14 @@ if [ "$what" = all ] || [ "$what" = lint ]; then
   mapfile -t py < <(git ls-files 'integration/*.py' 'bench/*.py' 'scripts/*.py')
   pyflakes3 "${py[@]}"
   echo "check: pyflakes ok (${#py[@]} files)"
+fi
+
+if [ "$what" = all ] || [ "$what" = thread-safety ]; then
+  # clang's analysis of GUARDED_BY, REQUIRES, ... (src/common/thread_annotations.h) over every
+  # src/ and tests/ file, with the include paths of the normal build (generated headers included).
+  bash scripts/build.sh
+  python3 scripts/thread_safety.py build
+  echo "check: clang -Wthread-safety clean"
 fi
 
 sanitized() {  # name, cmake sanitizer value, extra env for the tests

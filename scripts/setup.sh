@@ -14,7 +14,7 @@ APT_PACKAGES=(
   libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev libtomlplusplus-dev
   python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio clang-format
   pyflakes3
-  clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes: scripts/fuzz.sh
+  clang libclang-rt-14-dev  # libFuzzer, the sanitizer runtimes (scripts/fuzz.sh) and -Wthread-safety (scripts/check.sh)
 )
 
 missing=()

@@ -3,7 +3,7 @@
 namespace seaweed::reader {
 
 ChunkCache::Bytes ChunkCache::get(const std::string& file_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = index_.find(file_id);
   if (it == index_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
@@ -12,7 +12,7 @@ ChunkCache::Bytes ChunkCache::get(const std::string& file_id) {
 
 void ChunkCache::put(const std::string& file_id, Bytes bytes) {
   if (!bytes || capacity_ == 0 || bytes->size() > capacity_ / 4) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = index_.find(file_id); it != index_.end()) {
     bytes_ -= it->second->second->size();
     lru_.erase(it->second);
@@ -29,7 +29,7 @@ void ChunkCache::put(const std::string& file_id, Bytes bytes) {
 }
 
 size_t ChunkCache::size_bytes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return bytes_;
 }
 

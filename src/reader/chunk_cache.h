@@ -5,9 +5,10 @@
 #include <cstddef>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "common/thread_annotations.h"
 
 namespace seaweed::reader {
 
@@ -17,19 +18,19 @@ class ChunkCache {
 
   explicit ChunkCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-  Bytes get(const std::string& file_id);
+  Bytes get(const std::string& file_id) EXCLUDES(mu_);
   // Entries larger than a quarter of the capacity are not kept (they would evict everything).
-  void put(const std::string& file_id, Bytes bytes);
+  void put(const std::string& file_id, Bytes bytes) EXCLUDES(mu_);
 
-  [[nodiscard]] size_t size_bytes() const;
+  [[nodiscard]] size_t size_bytes() const EXCLUDES(mu_);
 
  private:
   using Lru = std::list<std::pair<std::string, Bytes>>;
-  size_t capacity_;
-  mutable std::mutex mu_;
-  Lru lru_;  // front = most recently used
-  std::unordered_map<std::string, Lru::iterator> index_;
-  size_t bytes_ = 0;
+  const size_t capacity_;
+  mutable Mutex mu_;
+  Lru lru_ GUARDED_BY(mu_);  // front = most recently used
+  std::unordered_map<std::string, Lru::iterator> index_ GUARDED_BY(mu_);
+  size_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace seaweed::reader
