@@ -134,5 +134,48 @@ TEST_F(Fixture, ReadsAtEndOfFileHaveNoPieces) {
   EXPECT_TRUE(pieces.iov.empty());
 }
 
+// A volume server on which every needle is deleted: served only to reads that allow it.
+class DeletedNeedles : public transport::VolumeReader {
+ public:
+  Result<size_t> read_range(const transport::NeedleLocator& loc, uint64_t offset, std::span<char> dst) override {
+    if (!loc.allow_deleted) {
+      refused++;
+      return make_error(ENOENT, "deleted");
+    }
+    allowed++;
+    for (size_t i = 0; i < dst.size(); ++i) dst[i] = byte_at(loc.fid.key, offset + i);
+    return dst.size();
+  }
+  Result<transport::StoredNeedle> read_whole(const transport::NeedleLocator&) override {
+    return make_error(EIO, "not used");
+  }
+  std::atomic<int> refused{0};
+  std::atomic<int> allowed{0};
+};
+
+TEST_F(Fixture, AllowDeletedReachesEveryReadAndEveryPrefetchJob) {
+  DeletedNeedles deleted;
+  ChunkFetcher deleted_fetcher{deleted, locations, cache};
+  PrefetchPool pool(2, 16 << 20);
+  auto l = layout();
+  StreamReader stream(l, deleted_fetcher, &pool, 4);
+  std::string buf(1 << 20, '\0');
+  auto first = stream.read(0, std::span<char>(buf));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ENOENT);  // a live-only read of a deleted needle
+  stream.allow_deleted();
+  EXPECT_TRUE(stream.deleted_allowed());
+  for (uint64_t off = 0; off < l->size(); off += buf.size()) {
+    auto n = stream.read(off, std::span<char>(buf));
+    ASSERT_TRUE(n.ok()) << off << ": " << n.error().message;
+    ASSERT_EQ(std::string(buf.data(), *n), expected(*l, off, buf.size())) << off;
+  }
+  EXPECT_GT(deleted.allowed.load(), 20);
+  // Only reads from before the switch were refused (readahead jobs queued before it included).
+  const int refused = deleted.refused.load();
+  for (uint64_t off = 0; off < 4 << 20; off += buf.size()) ASSERT_TRUE(stream.read(off, std::span<char>(buf)).ok());
+  EXPECT_EQ(deleted.refused.load(), refused);
+}
+
 }  // namespace
 }  // namespace seaweed::reader
