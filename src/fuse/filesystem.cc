@@ -233,7 +233,6 @@ Result<uint64_t> FileSystem::opendir(fuse_ino_t ino) {
   auto dir = std::make_shared<OpenDir>();
   dir->path = *path;
   dir->ino = ino;
-  dir->self = entry_to_stat(*self, ino);
   if (ino == InodeTable::kRoot)
     dir->parent_ino = ino;
   else

@@ -63,7 +63,6 @@ struct OpenDir {
   std::string path;
   uint64_t ino = 0;
   uint64_t parent_ino = 0;
-  struct stat self {};
   std::vector<DirEntryInfo> entries;  // the filer's order; "." and ".." come from the fields above
 };
 
