@@ -3,7 +3,8 @@
 
 Takes every src/ and tests/ translation unit from BUILD_DIR/compile_commands.json (the GCC build
 that scripts/build.sh configures), and runs clang++ -fsyntax-only -Wthread-safety
--Werror=thread-safety on it with the same defines and include paths. The analysis runs in the
+-Wthread-safety-beta (which checks ACQUIRED_BEFORE/AFTER lock orders) -Werror=thread-safety on it
+with the same defines and include paths. The analysis runs in the
 front end, so no code is generated: a few seconds per file instead of a second full build.
 Exit status 1 (and the diagnostics) when any file has a finding.
 
@@ -45,7 +46,7 @@ def main() -> int:
              and (e["file"].startswith(str(REPO / "src")) or e["file"].startswith(str(REPO / "tests")))]
 
     def check(e):
-        cmd = ["clang++", "-fsyntax-only", "-Wthread-safety", "-Werror=thread-safety",
+        cmd = ["clang++", "-fsyntax-only", "-Wthread-safety", "-Wthread-safety-beta", "-Werror=thread-safety",
                *clang_args(e["command"]), e["file"]]
         r = subprocess.run(cmd, cwd=e["directory"], capture_output=True, text=True)
         return e["file"], r.returncode, r.stderr

@@ -108,7 +108,7 @@ struct StreamReader::Block {
   uint64_t start;
   size_t len;
   std::unique_ptr<char[]> data;
-  Mutex mu;
+  Mutex mu ACQUIRED_BEFORE(pool->mu_);
   CondVar cv;
   bool done GUARDED_BY(mu) = false;
   bool abandoned GUARDED_BY(mu) = false;  // set when the handle no longer wants it

@@ -31,6 +31,8 @@ namespace seaweed::reader {
 // ~Block, which gives its buffer and budget back under PrefetchPool::mu_; a job never holds
 // PrefetchPool::mu_ while it runs.
 class PrefetchPool {
+  friend class StreamReader;  // names mu_ in its lock-order annotations
+
  public:
   PrefetchPool(size_t threads, size_t budget_bytes);
   ~PrefetchPool();
@@ -107,7 +109,7 @@ class StreamReader {
   const size_t window_;
   // Shared with queued readahead jobs, which may run after the stream is gone.
   const std::shared_ptr<std::atomic<bool>> allow_deleted_ = std::make_shared<std::atomic<bool>>(false);
-  Mutex mu_;
+  Mutex mu_ ACQUIRED_BEFORE(pool_->mu_);
   uint64_t next_expected_ GUARDED_BY(mu_) = 0;
   int streak_ GUARDED_BY(mu_) = 0;
   std::map<uint64_t, std::shared_ptr<Block>> blocks_ GUARDED_BY(mu_);  // by block start
