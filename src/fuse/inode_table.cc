@@ -1,6 +1,23 @@
 #include "fuse/inode_table.h"
 
+#include "common/metrics.h"
+
 namespace seaweed::fuse {
+namespace {
+
+// Inodes held = created - released (the root is not counted).
+Counter& created() {
+  static Counter& c =
+      Metrics::global().counter("seaweed_mount_inodes_created_total", "inode numbers bound to a path for the kernel");
+  return c;
+}
+Counter& released() {
+  static Counter& c = Metrics::global().counter("seaweed_mount_inodes_released_total",
+                                                "inode numbers released after the kernel forgot them");
+  return c;
+}
+
+}  // namespace
 
 InodeTable::InodeTable(std::string root_path) {
   MutexLock lock(mu_);
@@ -14,6 +31,7 @@ uint64_t InodeTable::acquire(const std::string& path) {
   if (inserted) {
     it->second = next_++;
     nodes_[it->second] = Node{path, 0};
+    created().add();
   }
   ++nodes_[it->second].lookups;
   return it->second;
@@ -45,6 +63,7 @@ std::optional<std::string> InodeTable::forget(uint64_t ino, uint64_t count) {
   // The path may belong to a newer inode by now only if this one was replaced, which acquire
   // never does; still, erase only our own mapping.
   if (auto p = by_path_.find(path); p != by_path_.end() && p->second == ino) by_path_.erase(p);
+  released().add();
   return path;
 }
 

@@ -4,10 +4,17 @@
 
 #include <algorithm>
 
+#include "common/metrics.h"
 #include "filer/filer_client.h"
 
 namespace seaweed::fuse {
 namespace {
+
+Counter& evictions() {
+  static Counter& c = Metrics::global().counter("seaweed_mount_metadata_evictions_total",
+                                                "cached entries, listings and layouts pushed out by -cacheMetaMB");
+  return c;
+}
 
 // Per cached item beyond its value: list node, index node and bucket, the key's string header.
 constexpr size_t kItemOverhead = 160;
@@ -53,6 +60,7 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
 MetadataCache::MetadataCache(filer::MetadataSource& source, size_t capacity_bytes, std::chrono::seconds ttl)
     : source_(source), ttl_(ttl), lru_(capacity_bytes, [this](const Key& key, Value&) {
         mu_.assert_held();  // evictions happen inside lru_ calls, which all hold mu_
+        evictions().add();
         switch (key.kind) {
           case Kind::kEntry:
             --entries_;
