@@ -11,7 +11,8 @@ and VmHWM (the peak) of the daemon.
 
   .venv/bin/python bench/metadata_walk.py                        # 300,000 files, 300 dirs
   .venv/bin/python bench/metadata_walk.py --files 20000 --dirs 20 --targets ours
-  .venv/bin/python bench/metadata_walk.py --targets ours,before,weed --before-bin /tmp/old-mount
+  .venv/bin/python bench/metadata_walk.py --targets ours,before,weed --before-bin /tmp/old-mount \
+      --stop-above-mib 200 --max-files weed=100000
 
 targets: ours (build/bin/seaweed-rdma-mount, default flags, HTTP), before (--before-bin, the same
 flags), weed (weed mount, default flags). Output: JSON (--out, default
@@ -99,7 +100,10 @@ def create_dataset(c: H.Cluster, files: int, dirs: int, threads: int = 8) -> Non
     print(f"created {per_dir * dirs} entries in {dirs} dirs in {time.monotonic() - t0:.0f} s", flush=True)
 
 
-def walk(mnt: Path, pid: int, files: int, dirs: int, batch: int) -> dict:
+def walk(mnt: Path, pid: int, files: int, dirs: int, batch: int, max_files: int = 0,
+         stop_above_mib: float = 0) -> dict:
+    """Walks the files in order; stops early after max_files, or at a batch end with VmRSS above
+    stop_above_mib (0: no limit), and says so in the result."""
     per_dir = files // dirs
     curve: list[tuple[float, int, float]] = []  # seconds, files done, VmRSS MiB
     done = 0
@@ -116,8 +120,11 @@ def walk(mnt: Path, pid: int, files: int, dirs: int, batch: int) -> dict:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     errors = 0
+    stopped = ""
     try:
         for d in range(dirs):
+            if stopped:
+                break
             base = mnt / "walk" / f"d{d:03d}"
             for i in range(per_dir):
                 p = base / f"f{i:06d}"
@@ -134,13 +141,19 @@ def walk(mnt: Path, pid: int, files: int, dirs: int, batch: int) -> dict:
                 done += 1
                 if done % batch == 0:
                     drop_dentries_and_inodes()
-                    print(f"  {done} files, VmRSS {(proc_status_kb(pid, 'VmRSS') or 0) / 1024:.0f} MiB",
-                          flush=True)
+                    rss = (proc_status_kb(pid, "VmRSS") or 0) / 1024
+                    print(f"  {done} files, VmRSS {rss:.0f} MiB", flush=True)
+                    if stop_above_mib and rss > stop_above_mib:
+                        stopped = f"VmRSS {rss:.0f} MiB > {stop_above_mib:.0f} MiB after {done} files"
+                if max_files and done >= max_files:
+                    stopped = f"--max-files {max_files}"
+                if stopped:
+                    break
     finally:
         stop.set()
         sampler.join()
     seconds = time.monotonic() - t0
-    return {"files": done, "errors": errors, "seconds": round(seconds, 1),
+    return {"files": done, "stopped": stopped, "errors": errors, "seconds": round(seconds, 1),
             "files_per_s": round(done / seconds, 1),
             "peak_rss_mib": round((proc_status_kb(pid, "VmHWM") or 0) / 1024, 1),
             "final_rss_mib": round((proc_status_kb(pid, "VmRSS") or 0) / 1024, 1),
@@ -158,7 +171,10 @@ def plot(results: dict, png: Path) -> None:
     for name, r in results["targets"].items():
         xs = [c[1] for c in r["curve"]]
         ys = [c[2] for c in r["curve"]]
-        ax.plot(xs, ys, label=f"{name} (peak {r['peak_rss_mib']:.0f} MiB, {r['files_per_s']:.0f} files/s)")
+        label = f"{name} (peak {r['peak_rss_mib']:.0f} MiB, {r['files_per_s']:.0f} files/s)"
+        if r.get("stopped"):
+            label += ", stopped early"
+        ax.plot(xs, ys, label=label)
     ax.axhline(results["goal_mib"], color="grey", linestyle=":", label=f"goal {results['goal_mib']} MiB")
     ax.set_xlabel("files walked (stat + open + read 1 byte)")
     ax.set_ylabel("mount VmRSS (MiB)")
@@ -177,12 +193,16 @@ def main() -> int:
     ap.add_argument("--mount-bin", default=str(REPO / "build" / "bin" / "seaweed-rdma-mount"))
     ap.add_argument("--before-bin", help="an older seaweed-rdma-mount for the 'before' target")
     ap.add_argument("--mount-args", default="", help="extra flags for ours/before")
+    ap.add_argument("--stop-above-mib", type=float, default=0,
+                    help="stop a target's walk at the first batch end with VmRSS above this (0: never)")
+    ap.add_argument("--max-files", default="", help="TARGET=N,...: walk at most N files for TARGET")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("metadata_walk: needs root (drop_caches)", file=sys.stderr)
         return 2
     targets = [t for t in args.targets.split(",") if t]
+    max_files = {k: int(v) for k, v in (x.split("=") for x in args.max_files.split(",") if x)}
     if "before" in targets and not args.before_bin:
         print("metadata_walk: target 'before' needs --before-bin", file=sys.stderr)
         return 2
@@ -202,11 +222,12 @@ def main() -> int:
                 with m:
                     print(f"{t}: walking", flush=True)
                     drop_dentries_and_inodes()
-                    r = walk(m.path, m.proc.pid, args.files, args.dirs, args.batch)
+                    r = walk(m.path, m.proc.pid, args.files, args.dirs, args.batch, max_files.get(t, 0),
+                             args.stop_above_mib)
                     r["argv"] = m.argv() if t != "weed" else ["weed", "mount", "(defaults)"]
                     results["targets"][t] = r
-                    print(f"{t}: peak RSS {r['peak_rss_mib']} MiB, {r['files_per_s']} files/s, "
-                          f"{r['errors']} errors", flush=True)
+                    print(f"{t}: {r['files']} files, peak RSS {r['peak_rss_mib']} MiB, {r['files_per_s']} files/s, "
+                          f"{r['errors']} errors{', stopped: ' + r['stopped'] if r['stopped'] else ''}", flush=True)
     finally:
         H.cleanup_all()
     out.parent.mkdir(parents=True, exist_ok=True)
