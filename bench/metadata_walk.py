@@ -9,6 +9,7 @@ read 1 byte, close, with `echo 2 > /proc/sys/vm/drop_caches` (dentries and inode
 sends FORGETs) after every BATCH files. A sampler thread records the mount's VmRSS (the curve)
 and VmHWM (the peak) of the daemon.
 
+  export PYTHONPATH=integration GRPC_ENABLE_FORK_SUPPORT=false
   .venv/bin/python bench/metadata_walk.py                        # 300,000 files, 300 dirs
   .venv/bin/python bench/metadata_walk.py --files 20000 --dirs 20 --targets ours
   .venv/bin/python bench/metadata_walk.py --targets ours,before,weed --before-bin /tmp/old-mount \
@@ -34,10 +35,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import harness as H
+
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-sys.path.insert(0, str(REPO / "integration"))
-import harness as H  # noqa: E402
 
 NEEDLES = 16
 NEEDLE_SIZE = 4096
