@@ -75,12 +75,22 @@ class FakeVolumes : public transport::VolumeReader {
   std::atomic<int> reads{0};
   std::atomic<int> deleted_reads{0};        // served because allow_deleted was set
   std::atomic<int> allow_deleted_reads{0};  // any read with allow_deleted set
+  // Reads of one needle with allow_deleted set (readahead of a released handle may still run,
+  // so tests about other handles count per needle).
+  int allow_deleted_reads_of(uint64_t key) {
+    std::lock_guard lock(mu_);
+    auto it = allow_deleted_by_key_.find(key);
+    return it == allow_deleted_by_key_.end() ? 0 : it->second;
+  }
 
  private:
   Status check(const transport::NeedleLocator& loc) {
     ++reads;
-    if (loc.allow_deleted) ++allow_deleted_reads;
     std::lock_guard lock(mu_);
+    if (loc.allow_deleted) {
+      ++allow_deleted_reads;
+      ++allow_deleted_by_key_[loc.fid.key];
+    }
     if (!deleted_.count(loc.fid.key)) return {};
     if (!loc.allow_deleted) return make_error(ENOENT, "needle " + loc.fid_text + " is deleted");
     ++deleted_reads;
@@ -88,6 +98,7 @@ class FakeVolumes : public transport::VolumeReader {
   }
   std::mutex mu_;
   std::set<uint64_t> deleted_;
+  std::map<uint64_t, int> allow_deleted_by_key_;
 };
 
 class FakeMetadataSource : public filer::MetadataSource {

@@ -219,10 +219,9 @@ TEST_F(FsTest, RenameMovesOpenHandlesAndDeleteSupersedesThem) {
   fs->release(fh);
 
   // Every other read asks for live needles only.
-  const int allowed = volumes.allow_deleted_reads.load();
   const uint64_t other = open(ino_of("/d/f4"));
   EXPECT_EQ(*read(other, 0, 5000), needle_bytes(104, 0, 5000));
-  EXPECT_EQ(volumes.allow_deleted_reads.load(), allowed);
+  EXPECT_EQ(volumes.allow_deleted_reads_of(104), 0);
   fs->release(other);
 }
 
@@ -235,9 +234,8 @@ TEST_F(FsTest, AnOverwrittenFileKeepsItsSnapshotForOpenHandles) {
   EXPECT_EQ(*read(old_fh, 0, 5000), needle_bytes(101, 0, 5000));
   const uint64_t new_fh = open(ino);
   EXPECT_FALSE(fs->open_file(new_fh)->superseded.load());
-  const int allowed = volumes.allow_deleted_reads.load();
   EXPECT_EQ(*read(new_fh, 0, 5000), needle_bytes(500, 0, 3000));
-  EXPECT_EQ(volumes.allow_deleted_reads.load(), allowed);
+  EXPECT_EQ(volumes.allow_deleted_reads_of(500), 0);
   fs->release(old_fh);
   fs->release(new_fh);
 }
@@ -255,12 +253,11 @@ TEST_F(FsTest, AMissingNeedleBeforeTheEventIsRecheckedWithTheFiler) {
   // A needle missing while the entry is unchanged is an error, read without allow_deleted.
   const uint64_t fh2 = open(ino_of("/d/f3"));
   volumes.mark_deleted(103);
-  const int allowed = volumes.allow_deleted_reads.load();
   auto r = read(fh2, 0, 10);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, EIO);
   EXPECT_FALSE(fs->open_file(fh2)->superseded.load());
-  EXPECT_EQ(volumes.allow_deleted_reads.load(), allowed);
+  EXPECT_EQ(volumes.allow_deleted_reads_of(103), 0);
   fs->release(fh2);
 
   // Deleted without an event yet: the same.
