@@ -53,6 +53,9 @@ Result<FileId> FileId::parse(std::string_view text) {
   auto [ptr, ec] = std::from_chars(vid.data(), vid.data() + vid.size(), vid_value);
   if (ec != std::errc() || ptr != vid.data() + vid.size())
     return make_error(EINVAL, "file id '" + std::string(text) + "' has a bad volume id");
+  // Volume ids are 32-bit; a larger number must not wrap around to another volume.
+  if (vid_value > UINT32_MAX)
+    return make_error(EINVAL, "file id '" + std::string(text) + "' has a volume id above 2^32-1");
   if (rest.size() <= 8 || rest.size() > 24)
     return make_error(EINVAL, "file id '" + std::string(text) + "' has a bad key/cookie length");
   uint64_t key = 0;

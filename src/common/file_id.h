@@ -21,7 +21,8 @@ struct FileId {
   [[nodiscard]] std::string to_string() const;
 
   // Parses the canonical form. Accepts uppercase and odd-length keys like upstream; rejects a
-  // missing comma, a non-decimal vid, a key+cookie part outside 9..24 characters, and key 0.
+  // missing comma, a non-decimal vid or one above 2^32-1 (upstream truncates it: 4294967298
+  // would name volume 2), a key+cookie part outside 9..24 characters, and key 0.
   static Result<FileId> parse(std::string_view text);
 };
 

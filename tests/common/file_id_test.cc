@@ -63,6 +63,14 @@ TEST(FileId, RejectsBadVolumeId) {
   expect_invalid("-3,01637037d6");
 }
 
+TEST(FileId, RejectsVolumeIdsAbove32Bits) {
+  // 4294967298 = 2^32 + 2: truncating it would read volume 2.
+  expect_invalid("4294967298,01637037d6");
+  expect_invalid("4294967296,01637037d6");
+  expect_invalid("99999999999999999999999,01637037d6");  // does not even fit 64 bits
+  EXPECT_EQ(parse_ok("4294967295,01637037d6").volume_id, 4294967295u);
+}
+
 TEST(FileId, RejectsBadLength) {
   expect_invalid("3,637037d6");                                                  // 8 chars: no key
   expect_invalid("3,");                                                          // nothing
