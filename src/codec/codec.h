@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,21 @@ bool is_gzip(std::string_view data);
 Result<std::string> gunzip(std::string_view data);
 // Same, failing with EIO once the output would exceed max_output bytes.
 Result<std::string> gunzip(std::string_view data, size_t max_output);
+
+// Streams the clear bytes [offset, offset+size) of gzip data (all members; size 0: to the end) to
+// `sink` in pieces of at most kGunzipWindow bytes, inflating no further than offset+size: memory
+// is one window plus zlib's state (~110 KiB in all), however large the clear data. A sink
+// returning false stops the stream (not an error). EIO on corrupt or truncated input, or when
+// more than max_output clear bytes would have to be produced. The gzip trailer of a member is
+// only checked when the stream reaches it (callers check the stored bytes' CRC-32C first).
+inline constexpr size_t kGunzipWindow = 64 * 1024;
+using GunzipSink = std::function<bool(std::string_view piece)>;
+Status gunzip_stream(std::string_view data, uint64_t offset, uint64_t size, const GunzipSink& sink,
+                     uint64_t max_output = kDefaultGunzipLimit);
+// gunzip_stream into dst: clear bytes [offset, offset+dst.size()). Returns the bytes written
+// (short only at the end of the clear data).
+Result<size_t> gunzip_range(std::string_view data, uint64_t offset, std::span<char> dst,
+                            uint64_t max_output = kDefaultGunzipLimit);
 
 // Opens nonce(12) || ciphertext || tag(16) with a 32-byte key. EIO on a bad tag or size.
 // EINVAL when the key is not 32 bytes.

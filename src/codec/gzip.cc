@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -117,6 +118,83 @@ Result<std::string> gunzip(std::string_view data, size_t max_output) {
   }
   out.resize(produced);
   return out;
+}
+
+Status gunzip_stream(std::string_view data, uint64_t offset, uint64_t size, const GunzipSink& sink,
+                     uint64_t max_output) {
+  const auto fail = [&](const std::string& reason) {
+    return make_error(EIO, "gunzip " + std::to_string(data.size()) + " bytes: " + reason);
+  };
+  if (!is_gzip(data)) return fail("not gzip data (no 1f 8b magic)");
+  const uint64_t end = size == 0 || size > UINT64_MAX - offset ? UINT64_MAX : offset + size;
+  if (end == offset) return {};
+
+  z_stream stream{};
+  if (int rc = inflateInit2(&stream, kGzipWindowBits); rc != Z_OK) {
+    return make_error(rc == Z_MEM_ERROR ? ENOMEM : EIO, "gunzip: inflateInit2 failed: " + zlib_reason(stream, rc));
+  }
+  InflateGuard guard(&stream);
+  std::array<char, kGunzipWindow> window;  // on the stack: no allocation per call
+  uint64_t produced = 0;                   // clear bytes inflated so far (position in the clear data)
+  size_t consumed = 0;
+  int members = 1;
+  for (;;) {
+    const size_t in_step = std::min(data.size() - consumed, kMaxZlibStep);
+    stream.next_in = as_bytes(data.data() + consumed);
+    stream.avail_in = static_cast<uInt>(in_step);
+    stream.next_out = as_bytes(window.data());
+    // Never inflate past the end of the range: the last step asks for exactly what is missing.
+    const uint64_t want = std::min<uint64_t>(window.size(), end - produced);
+    stream.avail_out = static_cast<uInt>(want);
+    const int rc = inflate(&stream, Z_NO_FLUSH);
+    consumed += in_step - stream.avail_in;
+    const size_t got = static_cast<size_t>(want - stream.avail_out);
+    if (got > 0) {
+      const uint64_t piece_start = produced;
+      produced += got;
+      if (produced > max_output) {
+        return fail("output exceeds the " + std::to_string(max_output) + "-byte limit");
+      }
+      if (produced > offset) {
+        const size_t skip = piece_start >= offset ? 0 : static_cast<size_t>(offset - piece_start);
+        if (!sink(std::string_view(window.data() + skip, got - skip))) return {};
+      }
+      if (produced >= end) return {};
+    }
+    if (rc == Z_STREAM_END) {
+      if (consumed == data.size()) return {};
+      if (!is_gzip(data.substr(consumed))) {
+        return fail("trailing garbage at byte " + std::to_string(consumed) + " after member " +
+                    std::to_string(members));
+      }
+      inflateReset(&stream);
+      ++members;
+      continue;
+    }
+    if (rc == Z_MEM_ERROR) return make_error(ENOMEM, "gunzip: out of memory");
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      return fail("corrupt member " + std::to_string(members) + " near input byte " + std::to_string(consumed) + ": " +
+                  zlib_reason(stream, rc));
+    }
+    if (got == 0 && consumed == data.size()) return fail("truncated in member " + std::to_string(members));
+    if (got == 0 && stream.avail_in == in_step)
+      return fail("inflate made no progress in member " + std::to_string(members));
+  }
+}
+
+Result<size_t> gunzip_range(std::string_view data, uint64_t offset, std::span<char> dst, uint64_t max_output) {
+  size_t written = 0;
+  if (dst.empty()) return written;
+  auto s = gunzip_stream(
+      data, offset, dst.size(),
+      [&](std::string_view piece) {
+        std::memcpy(dst.data() + written, piece.data(), piece.size());
+        written += piece.size();
+        return true;
+      },
+      max_output);
+  if (!s) return s.error();
+  return written;
 }
 
 Result<std::string> gzip(std::string_view data) {

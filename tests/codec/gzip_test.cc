@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "codec/codec.h"
 #include "test_bytes.h"
@@ -132,6 +134,84 @@ TEST(Gzip, LimitZeroAllowsEmptyOutput) {
   auto clear = gunzip(gzip_or_die(""), 0);
   ASSERT_TRUE(clear.ok()) << clear.error().message;
   EXPECT_EQ(clear.value(), "");
+}
+
+// ---- gunzip_stream / gunzip_range: bounded inflate for ranged reads ----
+
+TEST(GunzipRange, SlicesMatchFullInflate) {
+  const std::string clear = text_like_bytes(300000, 5);
+  const std::string gz = gzip_or_die(clear);
+  for (auto [off, len] : std::vector<std::pair<size_t, size_t>>{
+           {0, 1}, {0, 65536}, {65535, 2}, {100000, 70000}, {299990, 100}, {300000, 10}, {123, 0}}) {
+    std::string dst(len, '\0');
+    auto n = gunzip_range(gz, off, dst);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    const size_t expect = off >= clear.size() ? 0 : std::min(len, clear.size() - off);
+    ASSERT_EQ(*n, expect) << off << "+" << len;
+    EXPECT_EQ(dst.substr(0, *n), clear.substr(std::min(off, clear.size()), expect)) << off;
+  }
+}
+
+TEST(GunzipRange, ConcatenatedMembers) {
+  const std::string a = text_like_bytes(100000, 1), b = text_like_bytes(50000, 2);
+  const std::string gz = gzip_or_die(a) + gzip_or_die(b);
+  std::string dst(20000, '\0');
+  auto n = gunzip_range(gz, 95000, dst);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(dst, (a + b).substr(95000, 20000));
+}
+
+// A bomb: 64 MiB of zeros compress to ~64 KB. A 1-byte range must not inflate more than the
+// range (the sink would see far more otherwise).
+TEST(GunzipStream, StopsAtTheEndOfTheRange) {
+  const std::string bomb = gzip_or_die(std::string(size_t{64} << 20, '\0'));
+  EXPECT_LT(bomb.size(), 100000u);
+  size_t pieces = 0, bytes = 0;
+  auto s = gunzip_stream(bomb, 0, 1, [&](std::string_view piece) {
+    ++pieces;
+    bytes += piece.size();
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(bytes, 1u);
+  EXPECT_EQ(pieces, 1u);
+  // Open-ended reads are bounded by max_output instead.
+  auto capped = gunzip_stream(
+      bomb, 0, 0, [](std::string_view) { return true; }, 1 << 20);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.error().code, EIO);
+  EXPECT_NE(capped.error().message.find("limit"), std::string::npos);
+  // Pieces are never larger than the window.
+  size_t largest = 0, total = 0;
+  ASSERT_TRUE(gunzip_stream(bomb, 5, 3 << 20, [&](std::string_view p) {
+                largest = std::max(largest, p.size());
+                total += p.size();
+                return true;
+              }).ok());
+  EXPECT_LE(largest, kGunzipWindow);
+  EXPECT_EQ(total, size_t{3} << 20);
+}
+
+TEST(GunzipStream, SinkCanStopAndCorruptInputFails) {
+  const std::string clear = text_like_bytes(200000, 9);
+  const std::string gz = gzip_or_die(clear);
+  size_t calls = 0;
+  ASSERT_TRUE(gunzip_stream(gz, 0, 0, [&](std::string_view) { return ++calls < 2; }).ok());
+  EXPECT_EQ(calls, 2u);
+  std::string cut = gz.substr(0, gz.size() / 2);
+  std::string dst(clear.size(), '\0');
+  auto n = gunzip_range(cut, 0, dst);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, EIO);
+  EXPECT_FALSE(gunzip_range("plain", 0, dst).ok());
+  std::string garbage = gz;
+  garbage[garbage.size() / 3] ^= 0x55;
+  std::string all;
+  auto g = gunzip_stream(garbage, 0, 0, [&](std::string_view p) {
+    all.append(p);
+    return true;
+  });
+  EXPECT_TRUE(!g.ok() || all != clear);  // never the clear text from corrupt input
 }
 
 }  // namespace
