@@ -1,6 +1,7 @@
 #include "agent/open_volume.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,7 +92,8 @@ Result<std::shared_ptr<OpenVolume>> OpenVolume::open(const VolumeFiles& files, c
   struct stat st {};
   if (::fstat(v->dat_fd_.get(), &st) != 0) return make_error(errno, "stat " + dat_path);
   v->dat_id_ = {st.st_dev, st.st_ino};
-  v->dat_size_ = static_cast<uint64_t>(st.st_size);
+  v->dat_size_.store(static_cast<uint64_t>(st.st_size));
+  const uint64_t dat_size = v->dat_size_.load();
   if (::fstat(v->idx_fd_.get(), &st) != 0) return make_error(errno, "stat " + idx_path);
   v->idx_id_ = {st.st_dev, st.st_ino};
   const auto idx_size = static_cast<uint64_t>(st.st_size);
@@ -101,7 +103,7 @@ Result<std::shared_ptr<OpenVolume>> OpenVolume::open(const VolumeFiles& files, c
     return s.error();
   auto sb = volume::parse_superblock(sb_bytes);
   if (!sb) return sb.error().context(dat_path);
-  if (sb->needles_start() > v->dat_size_) return make_error(EINVAL, dat_path + ": superblock extra runs past EOF");
+  if (sb->needles_start() > dat_size) return make_error(EINVAL, dat_path + ": superblock extra runs past EOF");
   v->superblock_ = *sb;
 
   auto info = volume::read_volume_info(files.vif_path());
@@ -112,13 +114,13 @@ Result<std::shared_ptr<OpenVolume>> OpenVolume::open(const VolumeFiles& files, c
     return info.error();
   } else {
     v->bytes_offset_ =
-        detect_bytes_offset(v->idx_fd_.get(), idx_size, v->dat_fd_.get(), v->dat_size_, options.default_bytes_offset);
+        detect_bytes_offset(v->idx_fd_.get(), idx_size, v->dat_fd_.get(), dat_size, options.default_bytes_offset);
   }
 
   {
     std::unique_lock lock(v->mu_);
     if (auto r = v->tail_index_locked(); !r) return r.error();
-    const uint64_t map_len = (v->dat_size_ + options.map_headroom + kMapGranule - 1) / kMapGranule * kMapGranule;
+    const uint64_t map_len = (dat_size + options.map_headroom + kMapGranule - 1) / kMapGranule * kMapGranule;
     auto m = DatMapping::map(v->dat_fd_.get(), map_len, options.registrar);
     if (!m) return m.error().context(dat_path);
     v->mapping_ = std::move(*m);
@@ -161,22 +163,28 @@ std::optional<volume::NeedleLocation> OpenVolume::find(uint64_t key) const {
 Result<std::pair<std::shared_ptr<const DatMapping>, std::span<const uint8_t>>> OpenVolume::dat_bytes(uint64_t offset,
                                                                                                      uint64_t length) {
   const uint64_t end = offset + length;
+  // The size as it is now, for every read (~0.2 us): a file cut under us must be noticed before
+  // its pages are touched, or the access raises SIGBUS (dat_mapping.h).
+  auto size = file_size(dat_fd_.get(), files_.dat_path());
+  if (!size) return size.error();
+  dat_size_.store(*size, std::memory_order_relaxed);
+  // The .idx row is written after the record, so a record the index knows lies inside the file,
+  // unless the file was truncated since.
+  if (end > *size)
+    return make_error(EBADMSG, files_.dat_path() + ": record [" + std::to_string(offset) + ", " + std::to_string(end) +
+                                   ") lies past the end of the file (" + std::to_string(*size) +
+                                   " bytes): the .dat was truncated");
   {
     std::shared_lock lock(mu_);
-    if (end <= dat_size_ && end <= mapping_->length())
+    if (end <= mapping_->length() && !mapping_->poisoned())
       return std::make_pair(mapping_, std::span<const uint8_t>(mapping_->data() + offset, length));
   }
   std::unique_lock lock(mu_);
-  if (end > dat_size_) {  // the .idx row is written after the data, so the file has grown since our fstat
-    auto size = file_size(dat_fd_.get(), files_.dat_path());
-    if (!size) return size.error();
-    dat_size_ = *size;
-    if (end > dat_size_)
-      return make_error(EIO, files_.dat_path() + ": record [" + std::to_string(offset) + ", " + std::to_string(end) +
-                                 ") lies past the end of the file (" + std::to_string(dat_size_) + " bytes)");
-  }
-  if (end > mapping_->length()) {
-    const uint64_t map_len = (dat_size_ + options_.map_headroom + kMapGranule - 1) / kMapGranule * kMapGranule;
+  if (end > mapping_->length() || mapping_->poisoned()) {
+    if (mapping_->poisoned())
+      spdlog::warn("{}: the file shrank under a read (SIGBUS answered with zeros); mapping it afresh",
+                   files_.dat_path());
+    const uint64_t map_len = (*size + options_.map_headroom + kMapGranule - 1) / kMapGranule * kMapGranule;
     auto m = DatMapping::map(dat_fd_.get(), map_len, options_.registrar);
     if (!m) return m.error().context(files_.dat_path());
     mapping_ = std::move(*m);  // readers holding the old mapping keep it alive
@@ -184,22 +192,31 @@ Result<std::pair<std::shared_ptr<const DatMapping>, std::span<const uint8_t>>> O
   return std::make_pair(mapping_, std::span<const uint8_t>(mapping_->data() + offset, length));
 }
 
-Result<NeedleRead> OpenVolume::read(uint64_t key, uint32_t cookie, bool verify_crc) {
+Result<NeedleRead> OpenVolume::read(uint64_t key, uint32_t cookie, bool verify_crc, bool allow_deleted) {
   const auto loc = find(key);
   if (!loc) return make_error(ENOENT, "needle " + hex(key) + " not found");
   if (!loc->readable()) return make_error(ENOENT, "needle " + hex(key) + " is deleted");
   const int version = superblock_.version;
   const uint32_t size = loc->record_size();
   const uint64_t offset = loc->offset_units * volume::kNeedlePaddingUnit;
+  const std::string where = files_.dat_path() + " @" + std::to_string(offset);
   auto bytes = dat_bytes(offset, volume::needle_used_size(size, version));
   if (!bytes) return bytes.error();
+  const DatMapping& mapping = *bytes->first;
+  // Any failure to make sense of the record is corruption (EBADMSG), unless the file shrank while
+  // we read it: then the bytes were zeros from the SIGBUS guard, and the next read sees the cut.
+  const auto checked = [&](Error e) {
+    if (mapping.poisoned()) return make_error(EAGAIN, where + ": the .dat shrank while the needle was read");
+    return e;
+  };
   auto needle = volume::parse_needle(bytes->second, version);
-  if (!needle) return needle.error().context(files_.dat_path() + " @" + std::to_string(offset));
+  if (!needle) return checked(make_error(EBADMSG, where + ": " + needle.error().message));
   if (needle->header.key != key || needle->header.size != size)
-    return make_error(EIO, files_.dat_path() + " @" + std::to_string(offset) + ": index says key " + hex(key) +
-                               " size " + std::to_string(size) + ", record has key " + hex(needle->header.key) +
-                               " size " + std::to_string(needle->header.size));
-  if (needle->header.cookie != cookie) return make_error(EACCES, "needle " + hex(key) + ": cookie mismatch");
+    return checked(make_error(EBADMSG, where + ": index says key " + hex(key) + " size " + std::to_string(size) +
+                                           ", record has key " + hex(needle->header.key) + " size " +
+                                           std::to_string(needle->header.size)));
+  if (needle->header.cookie != cookie) return checked(make_error(EACCES, "needle " + hex(key) + ": cookie mismatch"));
+  if (loc->deleted() && !allow_deleted) return make_error(ENOENT, "needle " + hex(key) + " is deleted");
   if (expired(*needle)) return make_error(ENOENT, "needle " + hex(key) + " has expired (TTL)");
 
   NeedleRead out;
@@ -210,21 +227,27 @@ Result<NeedleRead> OpenVolume::read(uint64_t key, uint32_t cookie, bool verify_c
   out.deleted = loc->deleted();
   out.append_at_ns = needle->append_at_ns;
   if (verify_crc) {
+    bool cached = false;
     {
       std::lock_guard lock(crc_mu_);
-      if (auto it = verified_crc_.find(loc->offset_units); it != verified_crc_.end()) {
-        out.crc = it->second;
-        out.crc_verified = true;
-        return out;
+      if (auto it = verified_crc_.find(loc->offset_units); it != verified_crc_.end() && it->second.key == key &&
+                                                           it->second.size == size &&
+                                                           it->second.stored_crc == needle->stored_crc) {
+        out.crc = it->second.raw_crc;
+        cached = true;
       }
     }
-    auto computed = volume::verify_needle_crc(*needle);
-    if (!computed) return computed.error().context(files_.dat_path());
-    std::lock_guard lock(crc_mu_);
-    verified_crc_[loc->offset_units] = *computed;
-    out.crc = *computed;
+    if (!cached) {
+      auto computed = volume::verify_needle_crc(*needle);
+      if (!computed) return checked(computed.error().context(where));
+      if (mapping.poisoned()) return checked(Error{});
+      std::lock_guard lock(crc_mu_);
+      verified_crc_[loc->offset_units] = VerifiedCrc{key, size, needle->stored_crc, *computed};
+      out.crc = *computed;
+    }
     out.crc_verified = true;
   }
+  if (mapping.poisoned()) return checked(Error{});
   return out;
 }
 
@@ -238,7 +261,7 @@ bool OpenVolume::dat_removed() const { return !identity_of_path(files_.dat_path(
 
 bool OpenVolume::index_fits_data() const {
   std::shared_lock lock(mu_);
-  return map_.max_offset_units() * volume::kNeedlePaddingUnit < dat_size_ || map_.size() == 0;
+  return map_.max_offset_units() * volume::kNeedlePaddingUnit < dat_size_.load() || map_.size() == 0;
 }
 
 VolumeStats OpenVolume::stats() const {
@@ -251,7 +274,7 @@ VolumeStats OpenVolume::stats() const {
   s.bytes_offset = bytes_offset_;
   s.needles = map_.size();
   s.live = map_.live_count();
-  s.dat_size = dat_size_;
+  s.dat_size = dat_size_.load();
   s.idx_size = idx_consumed_;
   return s;
 }

@@ -3,6 +3,7 @@
 // then opens a new OpenVolume and swaps it in while requests in flight keep the old one alive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -65,10 +66,13 @@ class OpenVolume {
 
   [[nodiscard]] std::optional<volume::NeedleLocation> find(uint64_t key) const;
 
-  // Looks the key up and checks the record at its offset: key and size must match the index
-  // (EIO otherwise), the cookie must match (EACCES), and with verify_crc the data's CRC32C
-  // (EIO; checked once per record and remembered). ENOENT when absent or a bare tombstone.
-  Result<NeedleRead> read(uint64_t key, uint32_t cookie, bool verify_crc);
+  // Looks the key up and checks the record at its offset (docs/seaweedfs/needle-integrity.md):
+  // the record must lie inside the file as it is now and its key and size must match the index
+  // (EBADMSG otherwise: truncated or corrupt), the cookie must match (EACCES), and with
+  // verify_crc the data's CRC-32C (EBADMSG; checked once per record version and remembered).
+  // ENOENT when absent, a bare tombstone, expired, or deleted without allow_deleted. EAGAIN when
+  // the file shrank while the record was read (the mapping is replaced; nothing is served).
+  Result<NeedleRead> read(uint64_t key, uint32_t cookie, bool verify_crc, bool allow_deleted);
 
   // True when the paths no longer name the inodes this generation has open (vacuum, or the
   // volume was deleted/recreated).
@@ -91,8 +95,9 @@ class OpenVolume {
       : files_(std::move(files)), options_(std::move(options)) {}
 
  private:
-  // Mapped bytes [offset, offset+length) of the .dat, remapping when the file has grown past
-  // the mapping. EIO when the range lies past the end of the file.
+  // Mapped bytes [offset, offset+length) of the .dat, after checking them against the file's
+  // current size (EBADMSG past the end: the file was cut), remapping when the file has grown
+  // past the mapping or the mapping was poisoned by a SIGBUS.
   Result<std::pair<std::shared_ptr<const DatMapping>, std::span<const uint8_t>>> dat_bytes(uint64_t offset,
                                                                                            uint64_t length);
   Result<size_t> tail_index_locked();
@@ -110,10 +115,19 @@ class OpenVolume {
   volume::NeedleMap map_;
   uint64_t idx_consumed_ = 0;
   std::shared_ptr<const DatMapping> mapping_;
-  uint64_t dat_size_ = 0;  // file size at the last fstat
+  std::atomic<uint64_t> dat_size_{0};  // file size at the last fstat
 
+  // Records whose CRC was verified, by offset. The entry also names the record (key, size,
+  // stored CRC), so a different record written at the same offset after a truncation is checked
+  // again instead of inheriting the verdict.
+  struct VerifiedCrc {
+    uint64_t key = 0;
+    uint32_t size = 0;
+    uint32_t stored_crc = 0;
+    uint32_t raw_crc = 0;
+  };
   std::mutex crc_mu_;
-  std::unordered_map<uint64_t, uint32_t> verified_crc_;  // record offset (units) -> raw CRC32C
+  std::unordered_map<uint64_t, VerifiedCrc> verified_crc_;
 };
 
 // Which .idx row width a volume uses: the .vif's bytesOffset when present, else whichever width

@@ -83,14 +83,14 @@ void VolumeStore::maybe_rescan_for(uint32_t vid) {
   scan_new_volumes();
 }
 
-Result<NeedleRead> VolumeStore::lookup(uint32_t vid, uint64_t key, uint32_t cookie) {
+Result<NeedleRead> VolumeStore::lookup(uint32_t vid, uint64_t key, uint32_t cookie, bool allow_deleted) {
   auto vol = find_volume(vid);
   if (!vol) {
     maybe_rescan_for(vid);
     vol = find_volume(vid);
     if (!vol) return make_error(ENXIO, "volume " + std::to_string(vid) + " is not on this server");
   }
-  auto r = vol->read(key, cookie, options_.verify_crc);
+  auto r = vol->read(key, cookie, options_.verify_crc, allow_deleted);
   if (r || r.error().code != ENOENT) return r;
 
   // A miss may be a needle written after our last look at the .idx.
@@ -98,7 +98,7 @@ Result<NeedleRead> VolumeStore::lookup(uint32_t vid, uint64_t key, uint32_t cook
   auto added = vol->tail_index();
   if (!added) return added.error();
   if (*added > 0) {
-    r = vol->read(key, cookie, options_.verify_crc);
+    r = vol->read(key, cookie, options_.verify_crc, allow_deleted);
     if (r || r.error().code != ENOENT) return r;
   }
   if (vol->files_replaced()) {

@@ -28,9 +28,11 @@ struct StoreOptions {
 };
 
 // Error codes of lookup():
-//   ENOENT  needle absent or deleted     ENXIO   volume not on this server
-//   EACCES  cookie mismatch              EAGAIN  volume files being replaced (vacuum): retry
-//   EIO     record inconsistent with the index, or CRC mismatch
+//   ENOENT  needle absent, expired, or deleted (without allow_deleted)
+//   EACCES  cookie mismatch (callers answer it like ENOENT)
+//   ENXIO   volume not on this server
+//   EAGAIN  volume files being replaced (vacuum) or cut under a read: retry
+//   EBADMSG record past the end of the .dat, inconsistent with the index, or CRC mismatch
 class VolumeStore {
  public:
   explicit VolumeStore(StoreOptions options);
@@ -42,7 +44,9 @@ class VolumeStore {
   // are logged and skipped.
   Status load();
 
-  Result<NeedleRead> lookup(uint32_t volume_id, uint64_t key, uint32_t cookie);
+  // allow_deleted: serve a needle the volume server marked deleted, if its record is still there
+  // (HTTP readDeleted=true); without it a deleted needle is ENOENT.
+  Result<NeedleRead> lookup(uint32_t volume_id, uint64_t key, uint32_t cookie, bool allow_deleted = false);
 
   // One maintenance pass: tail every .idx, rebuild volumes whose files were replaced, drop
   // removed volumes, pick up new ones.

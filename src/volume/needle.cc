@@ -125,8 +125,8 @@ Result<Needle> parse_needle(std::span<const uint8_t> record, int version) {
 Result<uint32_t> verify_needle_crc(const Needle& n) {
   const uint32_t computed = crc32c(n.data);
   if (crc_matches(n.stored_crc, computed)) return computed;
-  return make_error(EIO, "needle " + std::to_string(n.header.key) + ": CRC32C mismatch (stored " + hex32(n.stored_crc) +
-                             ", computed " + hex32(computed) + ")");
+  return make_error(EBADMSG, "needle " + std::to_string(n.header.key) + ": CRC32C mismatch (stored " +
+                                 hex32(n.stored_crc) + ", computed " + hex32(computed) + ")");
 }
 
 }  // namespace seaweed::volume

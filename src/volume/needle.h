@@ -66,7 +66,7 @@ struct Needle {
 Result<Needle> parse_needle(std::span<const uint8_t> record, int version);
 
 // Checks the stored CRC32C (raw or legacy transform) against the data; returns the CRC computed
-// over the data. EIO on mismatch.
+// over the data. EBADMSG on mismatch (the errno every reader reports for a corrupt replica).
 Result<uint32_t> verify_needle_crc(const Needle& n);
 
 }  // namespace seaweed::volume

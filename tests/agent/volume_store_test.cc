@@ -2,6 +2,7 @@
 // appends, vacuum-style file replacement, volumes appearing and disappearing.
 #include "agent/volume_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -146,11 +147,16 @@ TEST_F(VolumeStoreTest, DeletedNeedlesFollowReadDeleted) {
   write_volume("1", v);
   VolumeStore store(options());
   ASSERT_TRUE(store.load().ok());
-  auto r = store.lookup(1, 1, 1);
+  // Without readDeleted a deleted needle is not there (HTTP answers 404 too) ...
+  EXPECT_EQ(store.lookup(1, 1, 1).error().code, ENOENT);
+  EXPECT_EQ(store.lookup(1, 1, 1, /*allow_deleted=*/false).error().code, ENOENT);
+  // ... with it the old record is served while it exists.
+  auto r = store.lookup(1, 1, 1, /*allow_deleted=*/true);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(text(*r), "old content");
   EXPECT_TRUE(r->deleted);
-  EXPECT_EQ(store.lookup(1, 2, 2).error().code, ENOENT);
+  EXPECT_EQ(store.lookup(1, 1, 0xbad, true).error().code, EACCES);  // the cookie still counts
+  EXPECT_EQ(store.lookup(1, 2, 2, true).error().code, ENOENT);
   auto e = store.lookup(1, 4, 2);
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_TRUE(e->data.empty());
@@ -192,10 +198,13 @@ TEST_F(VolumeStoreTest, CorruptDataAndIndexAreRefused) {
   ASSERT_TRUE(store.load().ok());
   auto c = store.lookup(1, 1, 1);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().code, EIO);
+  EXPECT_EQ(c.error().code, EBADMSG);
   EXPECT_NE(c.error().message.find("CRC32C"), std::string::npos);
-  EXPECT_EQ(store.lookup(1, 3, 1).error().code, EIO);
-  EXPECT_EQ(store.lookup(1, 4, 1).error().code, EIO);
+  EXPECT_EQ(store.lookup(1, 1, 1).error().code, EBADMSG);  // a bad record is never cached as good
+  EXPECT_EQ(store.lookup(1, 3, 1).error().code, EBADMSG);
+  auto past_end = store.lookup(1, 4, 1);
+  EXPECT_EQ(past_end.error().code, EBADMSG);
+  EXPECT_NE(past_end.error().message.find("truncated"), std::string::npos);
   EXPECT_TRUE(store.lookup(1, 2, 2).ok());
 
   StoreOptions no_crc = options();
@@ -203,6 +212,65 @@ TEST_F(VolumeStoreTest, CorruptDataAndIndexAreRefused) {
   VolumeStore lax(no_crc);
   ASSERT_TRUE(lax.load().ok());
   EXPECT_TRUE(lax.lookup(1, 1, 1).ok());
+}
+
+// The volume server cuts its .dat back after a failed write; an operator may do worse. Reads of
+// what was cut are refused (no bytes), the rest is served, and the agent does not die.
+TEST_F(VolumeStoreTest, DatTruncatedUnderTheStore) {
+  VolumeBuilder v;
+  v.put(spec(1, 1, std::string(10000, 'a')));
+  v.put(spec(2, 2, std::string(3 << 20, 'b')));  // spans many pages
+  const uint64_t last = v.put(spec(3, 3, std::string(20000, 'c')));
+  write_volume("1", v);
+  VolumeStore store(options());
+  ASSERT_TRUE(store.load().ok());
+  for (uint64_t k = 1; k <= 3; ++k) ASSERT_TRUE(store.lookup(1, k, static_cast<uint32_t>(k)).ok()) << k;
+
+  // Cut inside the last needle's data: its CRC was verified and cached before.
+  const std::string dat = dir_.path() + "/1.dat";
+  ASSERT_EQ(::truncate(dat.c_str(), static_cast<off_t>(last * 8 + 5000)), 0);
+  auto cut = store.lookup(1, 3, 3);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code, EBADMSG);
+  EXPECT_NE(cut.error().message.find("truncated"), std::string::npos) << cut.error().message;
+  auto first = store.lookup(1, 1, 1);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(text(*first), std::string(10000, 'a'));
+
+  // Cut in the middle of needle 2: 2 and 3 are refused, 1 still served.
+  ASSERT_EQ(::truncate(dat.c_str(), static_cast<off_t>(8 + 10100 + (1 << 20))), 0);
+  EXPECT_EQ(store.lookup(1, 2, 2).error().code, EBADMSG);
+  EXPECT_EQ(store.lookup(1, 3, 3).error().code, EBADMSG);
+  EXPECT_TRUE(store.lookup(1, 1, 1).ok());
+
+  // The volume server writes the tail again: served again, checked again.
+  append_file(dat, v.dat, static_cast<size_t>(8 + 10100 + (1 << 20)));
+  auto back = store.lookup(1, 3, 3);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(text(*back), std::string(20000, 'c'));
+}
+
+// The race the size check cannot close: the file is cut after the check, while the mapping is
+// read. The SIGBUS guard answers with zeros, the read is refused and the mapping replaced.
+TEST_F(VolumeStoreTest, SigbusGuardSurvivesAReadOfACutPage) {
+  install_sigbus_guard();
+  const std::string path = dir_.path() + "/guarded.bin";
+  write_file(path, std::vector<uint8_t>(1 << 20, 0x5a));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto m = DatMapping::map(fd, 2 << 20, nullptr);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const auto* p = (*m)->data();
+  EXPECT_EQ(p[100], 0x5a);
+  EXPECT_FALSE((*m)->poisoned());
+  ASSERT_EQ(::truncate(path.c_str(), 4096), 0);
+  const uint64_t before = sigbus_recoveries();
+  volatile uint8_t past = p[512 * 1024];  // SIGBUS without the guard
+  EXPECT_EQ(past, 0);
+  EXPECT_TRUE((*m)->poisoned());
+  EXPECT_EQ(sigbus_recoveries(), before + 1);
+  EXPECT_EQ(p[100], 0x5a);  // the rest of the mapping still mirrors the file
+  ::close(fd);
 }
 
 TEST_F(VolumeStoreTest, TailsAppendsOnMiss) {

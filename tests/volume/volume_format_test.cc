@@ -334,7 +334,7 @@ TEST(Needle, CorruptDataFailsCrc) {
   ASSERT_TRUE(n.ok());
   auto st = verify_needle_crc(*n);
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().code, EIO);
+  EXPECT_EQ(st.error().code, EBADMSG);
   EXPECT_NE(st.error().message.find("CRC32C mismatch"), std::string::npos);
 }
 
