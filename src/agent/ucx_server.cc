@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/file_id.h"
 #include "common/metrics.h"
+#include "transport/http/jwt.h"
 #include "volume/needle.h"
 
 namespace seaweed::agent {
@@ -22,6 +24,7 @@ struct UcxServer::Connection {
   uint64_t id = 0;
   ucp_ep_h ep = nullptr;
   std::string peer;
+  size_t queued = 0;          // requests taken from UCX, not answered yet
   size_t in_flight = 0;       // replies not completed yet
   size_t data_in_flight = 0;  // of which READ/STAT answers (the BUSY limit applies to these)
   bool failed = false;        // error callback fired or protocol abuse: close it
@@ -40,6 +43,7 @@ struct UcxServer::SendSlot {
   ucs_status_t status = UCS_OK;
   size_t payload_bytes = 0;
   bool data_reply = false;  // counts toward the per-endpoint BUSY limit
+  bool counted = false;     // the request's result was counted already (cookie mismatches)
 };
 
 namespace {
@@ -61,8 +65,6 @@ const char* result_label(ReplyStatus s) {
       return "ok";
     case ReplyStatus::kNotFound:
       return "not_found";
-    case ReplyStatus::kCookieMismatch:
-      return "cookie_mismatch";
     case ReplyStatus::kVolumeNotHere:
       return "volume_not_here";
     case ReplyStatus::kBadRequest:
@@ -75,8 +77,20 @@ const char* result_label(ReplyStatus s) {
       return "internal";
     case ReplyStatus::kRetry:
       return "retry";
+    case ReplyStatus::kCorrupt:
+      return "corrupt";
   }
   return "unknown";
+}
+
+constexpr transport::http::JwtRefusal kAllRefusals[] = {
+    transport::http::JwtRefusal::kMissing,   transport::http::JwtRefusal::kMalformed,
+    transport::http::JwtRefusal::kAlgorithm, transport::http::JwtRefusal::kSignature,
+    transport::http::JwtRefusal::kExpired,   transport::http::JwtRefusal::kNotYetValid,
+    transport::http::JwtRefusal::kWrongFid};
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -91,6 +105,7 @@ Result<std::unique_ptr<UcxServer>> UcxServer::create(const UcxServerOptions& opt
   copts.features = UCP_FEATURE_AM | UCP_FEATURE_RMA | UCP_FEATURE_WAKEUP;
   copts.workers_shared_across_threads = true;  // ucp_mem_map is called from store threads
   copts.defaults = proto::recommended_ucx_defaults();
+  if (options.net_devices) copts.defaults.emplace_back("NET_DEVICES", *options.net_devices);
   auto ctx = proto::create_context(copts);
   if (!ctx) return ctx.error();
   s->context_ = std::shared_ptr<std::remove_pointer_t<ucp_context_h>>(ctx->release(), proto::ContextDeleter{});
@@ -121,10 +136,19 @@ Result<std::unique_ptr<UcxServer>> UcxServer::create(const UcxServerOptions& opt
   auto& metrics = Metrics::global();
   s->served_bytes_ = &metrics.counter("seaweed_agent_served_bytes_total", "Needle bytes sent to clients over UCX");
   s->bad_requests_ = &metrics.counter("seaweed_agent_bad_messages_total", "Malformed messages received");
+  s->dropped_requests_ = &metrics.counter("seaweed_agent_dropped_requests_total",
+                                          "UCX requests dropped unanswered (a flooding connection, closed)");
+  const char* requests_help = "UCX requests answered, by result";
   for (uint16_t st = 0; st <= proto::kMaxReplyStatus; ++st) {
+    const char* label = st == 2 ? "cookie_mismatch" : result_label(static_cast<ReplyStatus>(st));
     s->requests_by_status_.push_back(
-        &metrics.counter("seaweed_agent_requests_total", "UCX requests answered, by result",
-                         std::string("result=\"") + result_label(static_cast<ReplyStatus>(st)) + "\""));
+        &metrics.counter("seaweed_agent_requests_total", requests_help, std::string("result=\"") + label + "\""));
+  }
+  s->cookie_mismatches_ = s->requests_by_status_[2];  // status 2 is never sent: its slot counts cookies
+  for (auto refusal : kAllRefusals) {
+    s->auth_failures_.push_back(
+        &metrics.counter("seaweed_agent_auth_failures_total", "Read tokens refused, by path and reason",
+                         std::string("path=\"ucx\",reason=\"") + transport::http::jwt_refusal_name(refusal) + "\""));
   }
 
   if (auto st = s->listen(); !st) return st.error();
@@ -219,6 +243,18 @@ ucs_status_t UcxServer::on_request_am(void* arg, const void* header, size_t head
       self->bad_requests_->add();  // cannot answer a message without its endpoint
       return UCS_OK;
     }
+    auto conn = self->connections_.find(param->reply_ep);
+    if (conn != self->connections_.end()) {
+      if (conn->second->failed) return UCS_OK;
+      if (++conn->second->queued >= self->options_.max_queued_per_connection) {
+        self->dropped_requests_->add();
+        if (conn->second->queued == self->options_.max_queued_per_connection)
+          spdlog::warn("connection {} ({}) floods: {} requests in one round; closing it", conn->second->id,
+                       conn->second->peer, conn->second->queued);
+        conn->second->failed = true;  // closed by the loop's reap(); its queued requests are skipped
+        return UCS_OK;
+      }
+    }
     PendingRequest req{param->reply_ep, {}, length};
     // Oversized headers are truncated to what is needed to reject them with their request id.
     const size_t keep = std::min(header_length, proto::kRequestHeaderSize + proto::kMaxTokenLength + 1);
@@ -249,7 +285,9 @@ void UcxServer::run(VolumeStore& store) {
   auto last_activity = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
     size_t work = 0;
-    while (ucp_worker_progress(worker_.get()) != 0) ++work;
+    // Take at most one round of requests from UCX before answering them, however fast clients
+    // send: the queue (and the memory behind it) stays bounded.
+    while (requests_.size() < options_.max_requests_per_round && ucp_worker_progress(worker_.get()) != 0) ++work;
     work += accept_connections();
     work += handle_requests(store);
     work += reap();
@@ -321,7 +359,9 @@ size_t UcxServer::handle_requests(VolumeStore& store) {
   auto batch = std::exchange(requests_, {});
   for (const auto& req : batch) {
     auto it = connections_.find(req.ep);
-    if (it == connections_.end() || it->second->failed) continue;
+    if (it == connections_.end()) continue;
+    if (it->second->queued > 0) --it->second->queued;
+    if (it->second->failed) continue;
     try {
       handle_one(store, *it->second, req);
     } catch (const std::exception& e) {
@@ -374,9 +414,10 @@ void UcxServer::handle_one(VolumeStore& store, Connection& conn, const PendingRe
     return;
   }
 
-  auto needle = store.lookup(r.volume_id, r.needle_id, r.cookie);
+  if (!authorized(conn, r)) return;
+  auto needle = store.lookup(r.volume_id, r.needle_id, r.cookie, (r.flags & proto::kRequestAllowDeleted) != 0);
   if (!needle) {
-    send_error(conn, r.request_id, proto::status_from_errno(needle.error().code), needle.error().message);
+    send_lookup_error(conn, r, needle.error());
     return;
   }
   const auto& data = needle->data;
@@ -408,8 +449,50 @@ void UcxServer::handle_one(VolumeStore& store, Connection& conn, const PendingRe
   send_reply(conn, std::move(slot), payload, length);
 }
 
-void UcxServer::send_error(Connection& conn, uint64_t request_id, ReplyStatus status, const std::string& text) {
+bool UcxServer::authorized(Connection& conn, const proto::Request& r) {
+  if (options_.jwt_read_key.empty()) return true;
+  const std::string fid = FileId{r.volume_id, r.needle_id, r.cookie}.to_string();
+  const auto verdict = transport::http::verify_read_jwt(options_.jwt_read_key, r.token, fid, unix_now());
+  if (verdict.ok()) return true;
+  auth_failures_[static_cast<size_t>(*verdict.refusal)]->add();
+  spdlog::debug("connection {} ({}): read of {} refused: {}", conn.id, conn.peer, fid, verdict.detail);
+  send_error(conn, r.request_id, ReplyStatus::kAuth,
+             std::string("read token refused (") + transport::http::jwt_refusal_name(*verdict.refusal) +
+                 "): " + verdict.detail);
+  return false;
+}
+
+void UcxServer::send_lookup_error(Connection& conn, const proto::Request& r, const Error& error) {
+  const ReplyStatus status = proto::status_from_errno(error.code);
+  if (status == ReplyStatus::kNotFound) {
+    // Missing, deleted, expired and wrong-cookie needles look the same from outside: the same
+    // status and the same text, so a client cannot tell which keys exist.
+    spdlog::trace("connection {}: {}", conn.id, error.message);
+    if (error.code == EACCES) cookie_mismatches_->add();
+    send_error(conn, r.request_id, status,
+               "needle " + FileId{r.volume_id, r.needle_id, r.cookie}.to_string() + " not found",
+               /*counted=*/error.code == EACCES);
+    return;
+  }
+  if (status == ReplyStatus::kCorrupt) {
+    // One line per second at most: a client retrying a bad needle must not flood the log.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_corrupt_log_ >= std::chrono::seconds(1)) {
+      spdlog::warn("volume {} needle {:x}: not served, corrupt on disk: {}{}", r.volume_id, r.needle_id, error.message,
+                   corrupt_unlogged_ ? " (" + std::to_string(corrupt_unlogged_) + " more since the last line)" : "");
+      last_corrupt_log_ = now;
+      corrupt_unlogged_ = 0;
+    } else {
+      ++corrupt_unlogged_;
+    }
+  }
+  send_error(conn, r.request_id, status, error.message);
+}
+
+void UcxServer::send_error(Connection& conn, uint64_t request_id, ReplyStatus status, const std::string& text,
+                           bool counted) {
   auto slot = std::make_unique<SendSlot>();
+  slot->counted = counted;
   slot->text = text.substr(0, proto::kMaxErrorText);
   Reply reply;
   reply.status = status;
@@ -423,7 +506,7 @@ void UcxServer::send_error(Connection& conn, uint64_t request_id, ReplyStatus st
 
 void UcxServer::send_reply(Connection& conn, std::unique_ptr<SendSlot> slot, const uint8_t* payload, size_t length) {
   const auto status = static_cast<ReplyStatus>(slot->header[6] | (slot->header[7] << 8));
-  requests_by_status_[static_cast<size_t>(status)]->add();
+  if (!slot->counted) requests_by_status_[static_cast<size_t>(status)]->add();
   slot->conn = &conn;
   slot->payload_bytes = status == ReplyStatus::kOk ? length : 0;
   ucp_request_param_t param{};

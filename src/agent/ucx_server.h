@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +25,7 @@ class Counter;
 namespace seaweed::agent {
 
 struct UcxServerOptions {
-  std::string ip = "0.0.0.0";
+  std::string ip = "127.0.0.1";
   uint16_t port = 0;                       // 0: pick a free port (see port())
   size_t max_in_flight_per_endpoint = 64;  // beyond this a request gets BUSY
   size_t max_connections = 1024;
@@ -35,10 +36,22 @@ struct UcxServerOptions {
   // ... and this long after a request a client is blocked on (kRequestWaited): its next request
   // usually follows within microseconds, and a wakeup costs 10-50 us here.
   std::chrono::microseconds busy_poll_waited{1000};
+  // UCX_NET_DEVICES for this context (the interface of `ip`, net_devices.h); nullopt: UCX's
+  // default, every device. UCX_NET_DEVICES in the environment wins.
+  std::optional<std::string> net_devices;
   // Peer error handling lets a dead client be detected; UCX 1.13 then needs
   // MM_ERROR_HANDLING=y to keep shared memory (set by default, ucx-notes.md trap 1).
   bool peer_error_handling = true;
   std::string info_json = "{}";  // PING payload
+  // jwt.signing.read.key of the volume server: when set, READ and STAT need a valid read token
+  // for their fid (docs/seaweedfs/read-jwt.md); refusals answer AUTH and are counted.
+  std::string jwt_read_key;
+  // Requests taken from UCX per progress round before they are answered: bounds the queue
+  // however fast clients send.
+  size_t max_requests_per_round = 256;
+  // A connection that alone supplies this many requests of one round floods (the mount keeps
+  // one request per channel in flight) and is disconnected; its queued requests are dropped.
+  size_t max_queued_per_connection = 256;
 };
 
 class UcxServer {
@@ -98,7 +111,13 @@ class UcxServer {
   size_t reap();
   void handle_one(VolumeStore& store, Connection& conn, const PendingRequest& req);
   void send_reply(Connection& conn, std::unique_ptr<SendSlot> slot, const uint8_t* payload, size_t length);
-  void send_error(Connection& conn, uint64_t request_id, transport::ucx::ReplyStatus status, const std::string& text);
+  void send_error(Connection& conn, uint64_t request_id, transport::ucx::ReplyStatus status, const std::string& text,
+                  bool counted = false);
+  // The store's error for a READ/STAT as a reply: a cookie mismatch answers like a missing
+  // needle (same status, same text) and is only counted apart; corruption is logged.
+  void send_lookup_error(Connection& conn, const transport::ucx::Request& r, const Error& error);
+  // Checks the request's read token; false (and an AUTH reply sent) when refused.
+  bool authorized(Connection& conn, const transport::ucx::Request& r);
   void close_connection(Connection& conn, const char* why);
   void wait_for_events();
 
@@ -126,7 +145,12 @@ class UcxServer {
   // Metrics (process-wide registry).
   Counter* served_bytes_ = nullptr;
   Counter* bad_requests_ = nullptr;
+  Counter* dropped_requests_ = nullptr;
+  Counter* cookie_mismatches_ = nullptr;  // answered NOT_FOUND, counted as result="cookie_mismatch"
   std::vector<Counter*> requests_by_status_;
+  std::vector<Counter*> auth_failures_;  // by transport::http::JwtRefusal
+  std::chrono::steady_clock::time_point last_corrupt_log_{};
+  uint64_t corrupt_unlogged_ = 0;
 };
 
 }  // namespace seaweed::agent

@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
         options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, rdma_max_concurrent));
         options.busy_poll_us = static_cast<int>(std::max<int64_t>(0, rdma_busy_poll_us));
         options.peer_error_handling = rdma_peer_errors;
+        options.jwt_read_key = opt.jwt_read_key;  // agents enforce the volume servers' read JWT too
         return connect_agent(address, options);
       });
   seaweed::transport::FallbackOptions fallback_options;

@@ -32,7 +32,7 @@ TEST(AgentProtocol, RequestRoundTripAndLayout) {
   const auto b = encode(r);
   ASSERT_EQ(b.size(), kRequestHeaderSize);
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "SWRQ");
-  EXPECT_EQ(b[4], 1);     // version, little-endian
+  EXPECT_EQ(b[4], 2);     // version, little-endian
   EXPECT_EQ(b[6], 1);     // op READ
   EXPECT_EQ(b[8], 0x08);  // request id, little-endian
   EXPECT_EQ(b[20], 0xef);
@@ -70,12 +70,30 @@ TEST(AgentProtocol, ReplyRoundTripAndLayout) {
   EXPECT_EQ(*d, r);
 }
 
-TEST(AgentProtocol, WaitedFlagRoundTrips) {
+TEST(AgentProtocol, RequestFlagsRoundTrip) {
   auto r = sample_request();
-  r.flags = kRequestWhole | kRequestWaited;
+  r.flags = kRequestWhole | kRequestWaited | kRequestAllowDeleted;
   auto d = decode_request(encode(r));
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->flags, kRequestWhole | kRequestWaited);
+  EXPECT_EQ(d->flags, kRequestWhole | kRequestWaited | kRequestAllowDeleted);
+  auto b = encode(r);
+  EXPECT_EQ(b[48], 0x07);  // WHOLE | WAITED | ALLOW_DELETED
+}
+
+TEST(AgentProtocol, CorruptStatusAndVersion1StatusTwo) {
+  Reply r;
+  r.status = ReplyStatus::kCorrupt;
+  r.data_length = 20;
+  auto d = decode_reply(encode_reply(r));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->status, ReplyStatus::kCorrupt);
+  auto b = encode_reply(r);
+  EXPECT_EQ(b[6], 9);
+  b[6] = 2;  // COOKIE_MISMATCH in version 1: a version-2 agent never says it
+  EXPECT_FALSE(decode_reply(b).ok());
+  Reply ok;
+  ok.needle_data_size = uint64_t{1} << 32;  // DataSize is a u32 on disk
+  EXPECT_FALSE(decode_reply(encode_reply(ok)).ok());
 }
 
 TEST(AgentProtocol, RequestValidation) {
@@ -91,8 +109,11 @@ TEST(AgentProtocol, RequestValidation) {
   b[0] ^= 1;
   expect_bad(b, "magic");
   b = good;
-  b[4] = 2;
-  expect_bad(b, "version");
+  b[4] = 1;
+  expect_bad(b, "version 1 (an older mount)");
+  b = good;
+  b[4] = 3;
+  expect_bad(b, "version 3");
   b = good;
   b[6] = 9;
   expect_bad(b, "op");
@@ -166,15 +187,20 @@ TEST(AgentProtocol, PeekRequestId) {
 
 TEST(AgentProtocol, StatusErrnoMapping) {
   EXPECT_EQ(status_from_errno(ENOENT), ReplyStatus::kNotFound);
-  EXPECT_EQ(status_from_errno(EACCES), ReplyStatus::kCookieMismatch);
+  EXPECT_EQ(status_from_errno(EACCES), ReplyStatus::kNotFound);  // wrong cookie looks missing
   EXPECT_EQ(status_from_errno(ENXIO), ReplyStatus::kVolumeNotHere);
   EXPECT_EQ(status_from_errno(EAGAIN), ReplyStatus::kRetry);
+  EXPECT_EQ(status_from_errno(EBADMSG), ReplyStatus::kCorrupt);
+  EXPECT_EQ(status_from_errno(EPERM), ReplyStatus::kAuth);
   EXPECT_EQ(status_from_errno(EIO), ReplyStatus::kInternal);
+  // The client's errno table (transport/volume_reader.h).
+  EXPECT_EQ(errno_from_status(ReplyStatus::kNotFound), ENOENT);
   EXPECT_EQ(errno_from_status(ReplyStatus::kVolumeNotHere), ENOENT);
-  EXPECT_EQ(errno_from_status(ReplyStatus::kCookieMismatch), EACCES);
+  EXPECT_EQ(errno_from_status(ReplyStatus::kCorrupt), EBADMSG);
+  EXPECT_EQ(errno_from_status(ReplyStatus::kAuth), EPERM);
   EXPECT_EQ(errno_from_status(ReplyStatus::kBusy), EAGAIN);
   EXPECT_EQ(errno_from_status(ReplyStatus::kRetry), EAGAIN);
-  EXPECT_STREQ(status_name(ReplyStatus::kCookieMismatch), "COOKIE_MISMATCH");
+  EXPECT_STREQ(status_name(ReplyStatus::kCorrupt), "CORRUPT");
 }
 
 // Random and mutated bytes: the decoders must reject or accept without crashing, and anything

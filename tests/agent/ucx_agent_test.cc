@@ -3,9 +3,11 @@
 // concurrency, reconnects, BUSY, and hostile messages that must not hurt the server.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +19,8 @@
 #include "agent/ucx_server.h"
 #include "agent/volume_store.h"
 #include "codec/codec.h"
+#include "common/metrics.h"
+#include "transport/http/jwt.h"
 #include "transport/ucx/agent_client.h"
 #include "transport/ucx/agent_protocol.h"
 #include "transport/ucx/ucx_util.h"
@@ -38,7 +42,14 @@ NeedleLocator loc(uint32_t vid, uint64_t key, uint32_t cookie) {
   return NeedleLocator{f, f.to_string(), {}};
 }
 
-// A volume dir with: key 1 small, key 2 = 3 MiB (rendezvous), key 3 gzip text, key 4 deleted.
+uint64_t counter_value(const std::string& name_and_labels) {
+  const std::string text = Metrics::global().render();
+  const auto at = text.find("\n" + name_and_labels + " ");
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + name_and_labels.size() + 2));
+}
+
+// A volume dir with: key 1 small, key 2 = 3 MiB (rendezvous), key 3 gzip text, key 4 deleted,
+// key 5 with a flipped byte in its data (fails its CRC), key 6 last (for truncation).
 class AgentFixture : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,6 +68,9 @@ class AgentFixture : public ::testing::Test {
     v.put(gz);
     v.put(spec(4, 0x1004, "deleted but readable"));
     v.remove(4, 0x1004);
+    const uint64_t bad = v.put(spec(5, 0x1005, std::string(100000, 'x')));
+    v.dat[bad * 8 + volume::kNeedleHeaderSize + 4 + 777] ^= 0x10;  // one bit of the data
+    last_at_ = v.put(spec(6, 0x1006, random_bytes(200000, 6)));
     write(dir_ + "/3.dat", v.dat);
     write(dir_ + "/3.idx", v.idx);
     start_server();
@@ -73,11 +87,14 @@ class AgentFixture : public ::testing::Test {
     o.port = port;
     o.max_in_flight_per_endpoint = max_in_flight;
     o.info_json = R"({"test":true})";
+    o.jwt_read_key = jwt_key_;
+    o.max_queued_per_connection = max_queued_per_connection_;
     auto s = UcxServer::create(o);
     ASSERT_TRUE(s.ok()) << s.error().message;
     server_ = std::move(*s);
     StoreOptions so;
     so.dirs = {dir_};
+    so.verify_crc = verify_crc_;
     so.open.registrar = server_->registrar();
     store_ = std::make_unique<VolumeStore>(so);
     ASSERT_TRUE(store_->load().ok());
@@ -113,6 +130,10 @@ class AgentFixture : public ::testing::Test {
 
   std::string dir_;
   std::string small_, large_, text_;
+  uint64_t last_at_ = 0;  // offset (8-byte units) of key 6, the last record
+  std::string jwt_key_;   // the server requires read tokens when set
+  bool verify_crc_ = true;
+  size_t max_queued_per_connection_ = UcxServerOptions{}.max_queued_per_connection;
   std::unique_ptr<UcxServer> server_;
   std::unique_ptr<VolumeStore> store_;
   std::thread thread_;
@@ -129,7 +150,8 @@ TEST_F(AgentFixture, PingAndStat) {
   EXPECT_EQ(st->data_size, large_.size());
   EXPECT_EQ(st->crc32c,
             volume::crc32c(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(large_.data()), large_.size())));
-  auto del = r.stat(FileId{3, 4, 0x1004});
+  EXPECT_EQ(r.stat(FileId{3, 4, 0x1004}).error().code, ENOENT);  // deleted: only with ALLOW_DELETED
+  auto del = r.stat(FileId{3, 4, 0x1004}, /*allow_deleted=*/true);
   ASSERT_TRUE(del.ok());
   EXPECT_TRUE(del->deleted);
 }
@@ -175,15 +197,139 @@ TEST_F(AgentFixture, GzipNeedlesAreInflatedForRanges) {
 TEST_F(AgentFixture, ErrorStatusesMapToErrno) {
   AgentVolumeReader r(address_, client_options());
   std::string b(10, '\0');
+  // A wrong cookie and a missing key give the same status and the same text (but their fid).
   auto cookie = r.read_range(loc(3, 1, 0xbad), 0, b);
   ASSERT_FALSE(cookie.ok());
-  EXPECT_EQ(cookie.error().code, EACCES);
-  EXPECT_NE(cookie.error().message.find("COOKIE_MISMATCH"), std::string::npos);
-  EXPECT_EQ(r.read_range(loc(3, 77, 1), 0, b).error().code, ENOENT);
+  EXPECT_EQ(cookie.error().code, ENOENT);
+  auto missing = r.read_range(loc(3, 77, 0xbad), 0, b);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ENOENT);
+  auto strip = [](std::string m, const std::string& fid) {
+    for (size_t at = m.find(fid); at != std::string::npos; at = m.find(fid)) m.replace(at, fid.size(), "FID");
+    return m;
+  };
+  EXPECT_EQ(strip(cookie.error().message,
+                  "3,01"
+                  "00000bad"),
+            strip(missing.error().message, "3,4d00000bad"));
+  EXPECT_EQ(cookie.error().message.find("cookie"), std::string::npos) << cookie.error().message;
   EXPECT_EQ(r.read_range(loc(9, 1, 0x1001), 0, b).error().code, ENOENT);
-  auto deleted = r.read_range(loc(3, 4, 0x1004), 0, b);  // readDeleted semantics
-  ASSERT_TRUE(deleted.ok());
+}
+
+TEST_F(AgentFixture, DeletedNeedleOnlyWithAllowDeleted) {
+  AgentVolumeReader r(address_, client_options());
+  std::string b(10, '\0');
+  EXPECT_EQ(r.read_range(loc(3, 4, 0x1004), 0, b).error().code, ENOENT);
+  EXPECT_EQ(r.read_whole(loc(3, 4, 0x1004)).error().code, ENOENT);
+  NeedleLocator l = loc(3, 4, 0x1004);
+  l.allow_deleted = true;  // an open handle whose snapshot an overwrite superseded
+  auto deleted = r.read_range(l, 0, b);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
   EXPECT_EQ(b, "deleted bu");
+  auto whole = r.read_whole(l);
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_EQ(whole->data, "deleted but readable");
+}
+
+TEST_F(AgentFixture, CorruptNeedleIsNeverServed) {
+  AgentVolumeReader r(address_, client_options());
+  std::string b(4096, '\0');
+  for (int i = 0; i < 2; ++i) {  // the second read must not find a "verified" verdict cached
+    auto range = r.read_range(loc(3, 5, 0x1005), 0, b);
+    ASSERT_FALSE(range.ok());
+    EXPECT_EQ(range.error().code, EBADMSG);
+    EXPECT_NE(range.error().message.find("CORRUPT"), std::string::npos) << range.error().message;
+    auto whole = r.read_whole(loc(3, 5, 0x1005));
+    ASSERT_FALSE(whole.ok());
+    EXPECT_EQ(whole.error().code, EBADMSG);
+  }
+  EXPECT_TRUE(r.read_range(loc(3, 1, 0x1001), 0, b).ok());  // the others are fine
+}
+
+TEST_F(AgentFixture, TruncatedDatIsRefusedAndTheAgentLives) {
+  AgentVolumeReader r(address_, client_options());
+  std::string b(200000, '\0');
+  ASSERT_TRUE(r.read_range(loc(3, 6, 0x1006), 0, b).ok());  // verified and cached
+  ASSERT_EQ(::truncate((dir_ + "/3.dat").c_str(), static_cast<off_t>(last_at_ * 8 + 100000)), 0);
+  for (uint64_t off : {uint64_t{0}, uint64_t{150000}}) {
+    auto cut = r.read_range(loc(3, 6, 0x1006), off, std::span<char>(b.data(), 4096));
+    ASSERT_FALSE(cut.ok()) << off;
+    EXPECT_EQ(cut.error().code, EBADMSG) << cut.error().message;
+  }
+  EXPECT_EQ(r.read_whole(loc(3, 6, 0x1006)).error().code, EBADMSG);
+  auto n = r.read_range(loc(3, 2, 0x1002), 12345, b);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_TRUE(b.substr(0, *n) == large_.substr(12345, *n));
+}
+
+TEST_F(AgentFixture, UnverifiedRangesAreRefusedWholeReadsCheckedByTheClient) {
+  stop_server();
+  verify_crc_ = false;  // an agent run with -verifyCrc=false
+  start_server();
+  AgentVolumeReader r(address_, client_options());
+  std::string b(4096, '\0');
+  auto range = r.read_range(loc(3, 2, 0x1002), 0, b);
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(range.error().code, EIO);  // not EBADMSG: nothing says the copy is bad; read over HTTP
+  EXPECT_NE(range.error().message.find("did not verify"), std::string::npos) << range.error().message;
+  auto whole = r.read_whole(loc(3, 2, 0x1002));  // the client computes the CRC itself
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_TRUE(whole->data == large_);
+  auto corrupt = r.read_whole(loc(3, 5, 0x1005));
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().code, EBADMSG) << corrupt.error().message;
+  auto gz = r.read_range(loc(3, 3, 0x1003), 100, b);  // gzip needles come whole: checked too
+  ASSERT_TRUE(gz.ok()) << gz.error().message;
+  EXPECT_EQ(b.substr(0, *gz), text_.substr(100, 4096));
+}
+
+TEST_F(AgentFixture, WholeRepliesAreCappedAtTheChunkBound) {
+  AgentVolumeReader r(address_, client_options());
+  NeedleLocator l = loc(3, 2, 0x1002);
+  l.max_stored_size = large_.size() - 1;
+  auto w = r.read_whole(l);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, EIO);
+  EXPECT_NE(w.error().message.find("exceeds"), std::string::npos) << w.error().message;
+  l.max_stored_size = large_.size();
+  EXPECT_TRUE(r.read_whole(l).ok());
+}
+
+TEST_F(AgentFixture, ReadTokensAreEnforced) {
+  stop_server();
+  jwt_key_ = "agent-test-read-key";
+  start_server();
+  auto refused = [&](AgentClientOptions o, uint64_t key, uint32_t cookie) {
+    AgentVolumeReader r(address_, o);
+    std::string b(16, '\0');
+    auto n = r.read_range(loc(3, key, cookie), 0, b);
+    EXPECT_FALSE(n.ok());
+    return n.ok() ? 0 : n.error().code;
+  };
+  const int64_t now = std::time(nullptr);
+  AgentClientOptions o = client_options();
+  EXPECT_EQ(refused(o, 1, 0x1001), EPERM);  // no token
+  o.jwt_read_key = "another-key";
+  EXPECT_EQ(refused(o, 1, 0x1001), EPERM);
+  o = client_options();
+  o.read_token = transport::http::mint_read_jwt(jwt_key_, "3,011001", now + 60).value();  // wrong fid
+  EXPECT_EQ(refused(o, 1, 0x1001), EPERM);
+  o.read_token = transport::http::mint_read_jwt(jwt_key_, FileId{3, 1, 0x1001}.to_string(), now - 5).value();
+  EXPECT_EQ(refused(o, 1, 0x1001), EPERM);  // expired
+  o = client_options();
+  o.jwt_read_key = jwt_key_;
+  AgentVolumeReader good(address_, o);
+  std::string b(64, '\0');
+  auto n = good.read_range(loc(3, 1, 0x1001), 0, b);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(b.substr(0, *n), small_);
+  EXPECT_TRUE(good.read_whole(loc(3, 2, 0x1002)).ok());
+  EXPECT_TRUE(good.stat(FileId{3, 2, 0x1002}).ok());
+  EXPECT_TRUE(good.ping().ok());  // PING needs no token
+  for (const char* reason : {"missing", "signature", "wrong_fid", "expired"})
+    EXPECT_GT(counter_value(std::string("seaweed_agent_auth_failures_total{path=\"ucx\",reason=\"") + reason + "\"}"),
+              0u)
+        << reason;
 }
 
 TEST_F(AgentFixture, ConcurrentReaders) {
@@ -377,6 +523,25 @@ TEST_F(AgentFixture, TooManyInFlightGetsBusy) {
   EXPECT_GT(busy, 0u);
   AgentVolumeReader r(address_, client_options());
   EXPECT_TRUE(r.ping().ok());  // other endpoints are unaffected
+}
+
+TEST_F(AgentFixture, FloodingConnectionIsClosedOthersAreServed) {
+  stop_server();
+  max_queued_per_connection_ = 16;  // a burst of 16 in one round: easy to provoke on 2 busy cores
+  start_server();
+  const uint64_t dropped_before = counter_value("seaweed_agent_dropped_requests_total");
+  RawClient flood("127.0.0.1", server_->port());
+  proto::Request ping;
+  ping.op = proto::Op::kPing;
+  for (uint64_t i = 1; i <= 5000; ++i) {  // far past max_queued_per_connection, without reading
+    ping.request_id = i;
+    flood.send(encode(ping));
+  }
+  flood.wait(5000, 3000);
+  EXPECT_LT(flood.replies_.size(), 5000u);  // cut off, not answered in full
+  AgentVolumeReader r(address_, client_options());
+  EXPECT_TRUE(r.ping().ok());
+  EXPECT_GT(counter_value("seaweed_agent_dropped_requests_total"), dropped_before);
 }
 
 TEST_F(AgentFixture, DeadClientDoesNotWedgeServer) {

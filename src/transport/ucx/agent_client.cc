@@ -8,9 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
 
 #include "codec/codec.h"
+#include "transport/http/jwt.h"
+#include "transport/ucx/net_devices.h"
 #include "transport/ucx/ucx_util.h"
+#include "volume/crc32c.h"
 
 namespace seaweed::transport::ucx {
 namespace {
@@ -18,26 +23,36 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using SharedContext = std::shared_ptr<std::remove_pointer_t<ucp_context_h>>;
 
-// One UCP context per process for all readers (a context is expensive: it opens every
-// transport); it goes away with the last reader.
-Result<SharedContext> shared_context() {
+// One UCP context per set of network devices for all readers (a context is expensive: it opens
+// every transport); it goes away with the last reader. Each context uses only the device that
+// routes to its agents (net_devices.h): its tcp transport then listens there and nowhere else,
+// on loopback for an agent on this host.
+Result<SharedContext> shared_context(const std::optional<std::string>& net_devices) {
   static std::mutex mu;
-  static std::weak_ptr<std::remove_pointer_t<ucp_context_h>> weak;
+  static std::map<std::string, std::weak_ptr<std::remove_pointer_t<ucp_context_h>>> contexts;
   static pid_t owner = 0;
+  const std::string key = net_devices.value_or("");
   std::lock_guard lock(mu);
-  // A forked child never uses its parent's context (the client library runs in application
+  // A forked child never uses its parent's contexts (the client library runs in application
   // processes that fork, docs/PRELOAD.md): it makes its own.
-  if (owner == getpid())
-    if (auto ctx = weak.lock()) return ctx;
+  if (owner != getpid()) {
+    contexts.clear();
+    owner = getpid();
+  }
+  if (auto ctx = contexts[key].lock()) return ctx;
   ContextOptions options;
   options.features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
   options.defaults = recommended_ucx_defaults();
+  if (net_devices) options.defaults.emplace_back("NET_DEVICES", *net_devices);
   auto ctx = create_context(options);
   if (!ctx) return ctx.error();
   SharedContext shared(ctx->release(), ContextDeleter{});
-  weak = shared;
-  owner = getpid();
+  contexts[key] = shared;
   return shared;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 bool is_connection_error(int code) { return code == ECONNRESET || code == ECONNREFUSED || code == EPIPE; }
@@ -48,6 +63,7 @@ bool is_connection_error(int code) { return code == ECONNRESET || code == ECONNR
 struct AgentVolumeReader::Call {
   bool want_whole = false;        // payload goes to `whole` (read_whole, stat, ping)
   uint64_t requested_offset = 0;  // range reads: where dst starts in the needle
+  uint64_t max_whole = 0;         // whole payloads larger than this are refused unread (0: no cap)
   std::span<char> dst;
   std::string whole;
 
@@ -72,12 +88,14 @@ struct AgentVolumeReader::Call {
 
 class AgentVolumeReader::Channel {
  public:
-  static Result<std::unique_ptr<Channel>> connect(const std::string& address, const AgentClientOptions& options) {
+  static Result<std::unique_ptr<Channel>> connect(
+      const std::string& address, const AgentClientOptions& options,
+      const std::function<std::optional<std::string>(const sockaddr_storage&)>& devices_for) {
     auto hp = split_host_port(address);
     if (!hp) return hp.error();
     auto sa = resolve_address(hp->first, hp->second, false);
     if (!sa) return sa.error();
-    auto ctx = shared_context();
+    auto ctx = shared_context(devices_for(*sa));
     if (!ctx) return ctx.error();
     auto ch = std::make_unique<Channel>();
     ch->context_ = *ctx;
@@ -249,9 +267,21 @@ class AgentVolumeReader::Channel {
     }
     char* dst = nullptr;
     if (call->want_whole || (rep->needle_flags & kNeedleCompressed)) {
+      // Checked before a byte is allocated: a reply can claim any size up to 4 GiB.
+      if (call->max_whole != 0 && length > call->max_whole) {
+        call->fail(EIO, "reply of " + std::to_string(length) + " bytes exceeds the chunk's stored size bound " +
+                            std::to_string(call->max_whole));
+        return UCS_OK;
+      }
       call->whole.resize(length);
       dst = call->whole.data();
     } else {
+      // A slice cannot be checked here: only bytes the agent verified against the needle's CRC
+      // are taken (an agent run with -verifyCrc=false answers without the flag).
+      if (!(rep->reply_flags & kReplyCrcVerified)) {
+        call->fail(EIO, "the agent did not verify the needle's CRC-32C (-verifyCrc=false?); not using its bytes");
+        return UCS_OK;
+      }
       const uint64_t expect_offset = std::min(call->requested_offset, rep->needle_data_size);
       if (rep->data_offset != expect_offset || length > call->dst.size()) {
         call->fail(EPROTO, "reply range does not match the request");
@@ -323,7 +353,14 @@ Result<std::unique_ptr<AgentVolumeReader::Channel>> AgentVolumeReader::acquire()
     }
     ++open_channels_;
   }
-  auto ch = Channel::connect(address_, options_);
+  auto ch = Channel::connect(address_, options_, [this](const sockaddr_storage& agent) {
+    std::lock_guard lock(mu_);
+    if (!net_devices_known_) {
+      net_devices_ = net_devices_toward(agent);
+      net_devices_known_ = true;
+    }
+    return net_devices_;
+  });
   if (!ch) {
     std::lock_guard lock(mu_);
     --open_channels_;
@@ -366,6 +403,7 @@ Status AgentVolumeReader::execute(Request request, Call& call) {
       Call fresh;
       fresh.want_whole = call.want_whole;
       fresh.requested_offset = call.requested_offset;
+      fresh.max_whole = call.max_whole;
       fresh.dst = call.dst;
       call = std::move(fresh);
       continue;
@@ -389,53 +427,104 @@ Request needle_request(Op op, const FileId& fid) {
   r.cookie = fid.cookie;
   return r;
 }
+
+// A whole payload must match the CRC-32C in its reply header (raw, or the legacy value a needle
+// written by weed < 3.09 stores: docs/seaweedfs/needle-integrity.md).
+Status check_whole_crc(const Reply& reply, std::string_view payload) {
+  const uint32_t computed = codec::crc32c(payload);
+  if (volume::crc_matches(reply.crc32c, computed)) return {};
+  char text[96];
+  std::snprintf(text, sizeof text, "payload CRC-32C %08x does not match the reply's %08x", computed, reply.crc32c);
+  // The agent vouched for the CRC (CRC_VERIFIED) yet the bytes differ: the transfer or the agent
+  // is wrong, read elsewhere. Unverified and wrong: the stored copy is corrupt.
+  if (reply.reply_flags & kReplyCrcVerified) return make_error(EIO, text);
+  return make_error(EBADMSG, std::string(text) + " (stored data is corrupt)");
+}
 }  // namespace
+
+Result<std::string> AgentVolumeReader::token_for(const std::string& fid) {
+  if (!options_.read_token.empty()) return options_.read_token;
+  if (options_.jwt_read_key.empty()) return std::string();
+  // Reads of one chunk come in runs (readahead, 4 KiB pieces): a token is reused while more than
+  // half its life is left, so a run mints once (minting costs ~1 us, measured in
+  // tests/transport/http_jwt_test.cc).
+  struct Cached {
+    std::string key, fid, token;
+    int64_t fresh_until = 0;
+  };
+  thread_local std::array<Cached, 64> cache;
+  const int64_t now = unix_now();
+  Cached& slot = cache[std::hash<std::string>{}(fid) % cache.size()];
+  if (slot.fresh_until > now && slot.fid == fid && slot.key == options_.jwt_read_key) return slot.token;
+  auto token = http::mint_read_jwt(options_.jwt_read_key, fid, now + options_.jwt_lifetime_sec);
+  if (!token) return token.error();
+  slot = Cached{options_.jwt_read_key, fid, *token, now + options_.jwt_lifetime_sec / 2};
+  return token;
+}
 
 Result<size_t> AgentVolumeReader::read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) {
   if (dst.empty()) return size_t{0};
+  const std::string fid = loc.fid_text.empty() ? loc.fid.to_string() : loc.fid_text;
+  auto token = token_for(fid);
+  if (!token) return token.error().context("read " + fid);
   Request r = needle_request(Op::kRead, loc.fid);
   r.offset = offset;
+  if (loc.allow_deleted) r.flags |= kRequestAllowDeleted;
+  r.token = *token;
   if (dst.size() > kMaxReadLength) dst = dst.first(kMaxReadLength);
   r.length = dst.size();
   Call call;
   call.requested_offset = offset;
   call.dst = dst;
-  if (auto s = execute(r, call); !s) return s.error().context("read " + loc.fid_text);
+  call.max_whole = loc.max_stored_size;
+  if (auto s = execute(r, call); !s) return s.error().context("read " + fid);
   if (!(call.reply.needle_flags & kNeedleCompressed)) return static_cast<size_t>(call.reply.data_length);
 
-  // Stored as gzip: inflate the whole needle, then slice (as the volume server does for a
-  // ranged GET of a compressed needle).
-  std::string clear;
-  if (codec::is_gzip(call.whole)) {
-    auto inflated = codec::gunzip(call.whole);
-    if (!inflated) return inflated.error().context("read " + loc.fid_text + " from agent " + address_);
-    clear = std::move(*inflated);
-  } else {
-    clear = std::move(call.whole);
+  // Stored as gzip: the agent sent it whole. Check it, then inflate only as far as the range
+  // (as the volume server does for a ranged GET of a compressed needle).
+  if (auto s = check_whole_crc(call.reply, call.whole); !s)
+    return s.error().context("read " + fid + " from agent " + address_);
+  if (!codec::is_gzip(call.whole)) {
+    if (offset >= call.whole.size()) return size_t{0};
+    const size_t n = std::min<size_t>(dst.size(), call.whole.size() - offset);
+    std::memcpy(dst.data(), call.whole.data() + offset, n);
+    return n;
   }
-  if (offset >= clear.size()) return size_t{0};
-  const size_t n = std::min<size_t>(dst.size(), clear.size() - offset);
-  std::memcpy(dst.data(), clear.data() + offset, n);
-  return n;
+  auto n = codec::gunzip_range(call.whole, offset, dst);
+  if (!n) return n.error().context("read " + fid + " from agent " + address_);
+  return *n;
 }
 
 Result<StoredNeedle> AgentVolumeReader::read_whole(const NeedleLocator& loc) {
+  const std::string fid = loc.fid_text.empty() ? loc.fid.to_string() : loc.fid_text;
+  auto token = token_for(fid);
+  if (!token) return token.error().context("read " + fid);
   Request r = needle_request(Op::kRead, loc.fid);
   r.flags = kRequestWhole;
+  if (loc.allow_deleted) r.flags |= kRequestAllowDeleted;
+  r.token = *token;
   Call call;
   call.want_whole = true;
-  if (auto s = execute(r, call); !s) return s.error().context("read " + loc.fid_text);
+  call.max_whole = loc.max_stored_size;
+  if (auto s = execute(r, call); !s) return s.error().context("read " + fid);
+  if (auto s = check_whole_crc(call.reply, call.whole); !s)
+    return s.error().context("read " + fid + " from agent " + address_);
   StoredNeedle out;
   out.gzipped = (call.reply.needle_flags & kNeedleCompressed) && codec::is_gzip(call.whole);
   out.data = std::move(call.whole);
   return out;
 }
 
-Result<NeedleStat> AgentVolumeReader::stat(const FileId& fid) {
+Result<NeedleStat> AgentVolumeReader::stat(const FileId& fid, bool allow_deleted) {
+  const std::string text = fid.to_string();
+  auto token = token_for(text);
+  if (!token) return token.error().context("stat " + text);
   Request r = needle_request(Op::kStat, fid);
+  if (allow_deleted) r.flags |= kRequestAllowDeleted;
+  r.token = *token;
   Call call;
   call.want_whole = true;
-  if (auto s = execute(r, call); !s) return s.error().context("stat " + fid.to_string());
+  if (auto s = execute(r, call); !s) return s.error().context("stat " + text);
   NeedleStat st;
   st.needle_flags = call.reply.needle_flags;
   st.data_size = call.reply.needle_data_size;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct AgentClientOptions {
   size_t max_in_flight = 16;  // concurrent calls (= channels)
   int busy_poll_us = 100;     // spin before sleeping on the event fd
   bool peer_error_handling = true;
+  // jwt.signing.read.key: when set, READ and STAT carry a read token for their fid, valid for
+  // jwt_lifetime_sec (docs/seaweedfs/read-jwt.md).
+  std::string jwt_read_key;
+  int64_t jwt_lifetime_sec = 60;
+  // A token sent as is with every READ/STAT instead of minting one (tools and tests).
+  std::string read_token;
 };
 
 struct NeedleStat {
@@ -41,13 +48,18 @@ class AgentVolumeReader : public VolumeReader {
   AgentVolumeReader(const AgentVolumeReader&) = delete;
   AgentVolumeReader& operator=(const AgentVolumeReader&) = delete;
 
-  // Clear bytes [offset, offset+dst.size()). A gzip needle comes back whole and is inflated
-  // here. Errors: ENOENT (needle or volume not there), EACCES (cookie), EAGAIN (busy/retry),
-  // ETIMEDOUT, ECONNREFUSED/ECONNRESET (agent unreachable), EIO/EPROTO (anything else).
+  // Clear bytes [offset, offset+dst.size()). A gzip needle comes back whole, its CRC is checked
+  // here and it is inflated only as far as offset+dst.size(). Errors (transport/volume_reader.h):
+  // ENOENT (needle absent, deleted, wrong cookie, or volume not there), EBADMSG (the agent found
+  // the stored data corrupt, or a whole payload fails its CRC), EPERM (token refused), EAGAIN
+  // (busy/retry), ETIMEDOUT, ECONNREFUSED/ECONNRESET (agent unreachable), EIO (a ranged reply
+  // the agent did not CRC-check, a reply larger than loc.max_stored_size; read over HTTP),
+  // EPROTO (anything malformed).
   Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) override;
+  // The whole stored data, checked against the reply's CRC-32C before it is returned.
   Result<StoredNeedle> read_whole(const NeedleLocator& loc) override;
 
-  Result<NeedleStat> stat(const FileId& fid);
+  Result<NeedleStat> stat(const FileId& fid, bool allow_deleted = false);
   // Round trip to the agent; returns its info JSON.
   Result<std::string> ping();
   // ucp_ep_print_info of an idle connected channel (which transports/lanes UCX picked), or
@@ -64,16 +76,19 @@ class AgentVolumeReader : public VolumeReader {
   void release(std::unique_ptr<Channel> channel);
   // Sends `request` and waits for its reply; the payload lands in call.dst or call.whole.
   Status execute(Request request, Call& call);
+  // A read token for `fid` (empty without a key); reused while more than half its life is left.
+  Result<std::string> token_for(const std::string& fid);
 
   const std::string address_;
   const AgentClientOptions options_;
 
   std::mutex mu_;
   std::condition_variable cv_;
+  // Devices the channels' UCP context may use (net_devices.h): resolved on first connect.
+  std::optional<std::string> net_devices_;
+  bool net_devices_known_ = false;
   std::vector<std::unique_ptr<Channel>> idle_;
   size_t open_channels_ = 0;
 };
-
-// Inflates a gzip stream (concatenated members allowed). Exposed for tests.
 
 }  // namespace seaweed::transport::ucx

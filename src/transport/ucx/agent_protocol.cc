@@ -111,9 +111,11 @@ Result<Reply> decode_reply(std::span<const uint8_t> b) {
   r.data_length = get<uint64_t>(b, 40);
   r.reply_flags = get<uint32_t>(b, 48);
   if (get<uint32_t>(b, 52) != 0 || get<uint64_t>(b, 56) != 0) return proto_error("reserved reply bytes are not zero");
+  if (status == 2) return proto_error("reply status 2 (COOKIE_MISMATCH of version 1) is not sent in version 2");
   if (r.reply_flags & ~kKnownReplyFlags) return proto_error("unknown reply flags");
   if (r.needle_flags > 0xff) return proto_error("needle flags out of range");
   if (r.status == ReplyStatus::kOk) {
+    if (r.needle_data_size > kMaxNeedleDataSize) return proto_error("needle data size out of range");
     if (r.data_offset > r.needle_data_size || r.data_length > r.needle_data_size - r.data_offset)
       return proto_error("reply data range exceeds the needle size");
   } else if (r.data_length > kMaxErrorText) {
@@ -130,8 +132,6 @@ const char* status_name(ReplyStatus s) {
       return "OK";
     case ReplyStatus::kNotFound:
       return "NOT_FOUND";
-    case ReplyStatus::kCookieMismatch:
-      return "COOKIE_MISMATCH";
     case ReplyStatus::kVolumeNotHere:
       return "VOLUME_NOT_HERE";
     case ReplyStatus::kBadRequest:
@@ -144,6 +144,8 @@ const char* status_name(ReplyStatus s) {
       return "INTERNAL";
     case ReplyStatus::kRetry:
       return "RETRY";
+    case ReplyStatus::kCorrupt:
+      return "CORRUPT";
   }
   return "UNKNOWN";
 }
@@ -153,9 +155,10 @@ ReplyStatus status_from_errno(int code) {
     case 0:
       return ReplyStatus::kOk;
     case ENOENT:
+    case EACCES:  // wrong cookie: answered like a missing needle, so keys cannot be probed
       return ReplyStatus::kNotFound;
-    case EACCES:
-      return ReplyStatus::kCookieMismatch;
+    case EBADMSG:
+      return ReplyStatus::kCorrupt;
     case ENXIO:
       return ReplyStatus::kVolumeNotHere;
     case EAGAIN:
@@ -179,8 +182,8 @@ int errno_from_status(ReplyStatus s) {
     case ReplyStatus::kNotFound:
     case ReplyStatus::kVolumeNotHere:
       return ENOENT;
-    case ReplyStatus::kCookieMismatch:
-      return EACCES;
+    case ReplyStatus::kCorrupt:
+      return EBADMSG;
     case ReplyStatus::kBusy:
     case ReplyStatus::kRetry:
       return EAGAIN;
