@@ -1,6 +1,7 @@
-// The agent's HTTP sidecar API, compatible with upstream weed mount's -rdma.sidecar client
-// (fact sheet §6.6): /health, /stats, /read, /cleanup. Reads are answered from the VolumeStore
-// in-process (this path is for HTTP-speaking clients; the fast path is UCX).
+// The agent's HTTP sidecar API, compatible with upstream weed mount's -rdma.sidecar client and
+// the upstream sidecar's request forms (src/agent/README.md "Sidecar"): /health, /stats, /read,
+// /cleanup. Reads are answered from the VolumeStore in-process (this path is for HTTP-speaking
+// clients; the fast path is UCX), with the same read-token rule as UCX.
 #pragma once
 
 #include <memory>
@@ -14,16 +15,18 @@
 namespace seaweed::agent {
 
 struct SidecarOptions {
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";
   int port = 0;
   std::string volume_server;  // reported in /health and /stats
+  std::string jwt_read_key;   // when set, /read needs a valid read token for the fid
+  web::HttpServerOptions http;
 };
 
 class Sidecar {
  public:
-  // store and server must outlive the sidecar.
+  // store must outlive the sidecar; server may be null (no UCX connection count in /health).
   static Result<std::unique_ptr<Sidecar>> start(const SidecarOptions& options, VolumeStore& store,
-                                                const UcxServer& server);
+                                                const UcxServer* server);
 
   // Route handlers (public for tests).
   web::Response health() const;
@@ -45,8 +48,13 @@ class Sidecar {
   std::unique_ptr<web::HttpServer> http_;
 };
 
-// The body of GET /read for a needle: clear bytes [offset, offset+size) (size 0 = to the end),
-// inflating gzip needles. Exposed for tests.
+// Clear bytes [offset, offset+size) of a needle (size 0 = to the end), inflating gzip needles
+// only as far as the range. Builds the whole range in memory: for small ranges and tests.
 Result<std::string> clear_range(const NeedleRead& needle, uint64_t offset, uint64_t size);
+
+// The body of GET /read: small ranges are built in memory, larger ones streamed (a gzip needle
+// in two passes, one to learn the length), so a request costs at most ~1 MiB of memory
+// whatever it asks for. Exposed for tests.
+web::Response read_response(NeedleRead needle, uint64_t offset, uint64_t size);
 
 }  // namespace seaweed::agent

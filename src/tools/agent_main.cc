@@ -14,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -24,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "agent/dat_mapping.h"
+#include "agent/read_auth_probe.h"
 #include "agent/sidecar.h"
 #include "agent/ucx_server.h"
 #include "agent/volume_store.h"
@@ -34,6 +37,7 @@
 #include "filer/filer_client.h"
 #include "transport/agent_map.h"
 #include "transport/ucx/agent_client.h"
+#include "transport/ucx/net_devices.h"
 #include "web/http_server.h"
 
 #ifndef SEAWEED_VERSION
@@ -94,19 +98,33 @@ class SignalWaiter {
 };
 
 // Client-side flags shared by the ping/read/bench subcommands.
+// The read key: WEED_JWT_SIGNING_READ_KEY, the variable weed itself reads for
+// [jwt.signing.read] key (never a command-line flag: any local user can read those).
+std::string read_key_from_environment() {
+  const char* key = std::getenv("WEED_JWT_SIGNING_READ_KEY");
+  return key ? key : "";
+}
+
 struct ClientFlags {
   int64_t timeout_ms = 5000;
   bool peer_error_handling = true;
+  std::string token;
+  bool allow_deleted = false;
   void add_to(seaweed::FlagSet& flags) {
     flags.add_int("timeoutMs", &timeout_ms, "timeout of one request");
     flags.add_bool("ucx.peerErrorHandling", &peer_error_handling,
                    "UCP_ERR_HANDLING_MODE_PEER on the endpoint (must match the agent's setting)");
+    flags.add_string("jwt", &token,
+                     "read token to send as is (default: minted per fid from WEED_JWT_SIGNING_READ_KEY when set)");
+    flags.add_bool("readDeleted", &allow_deleted, "ask for a needle even if it was deleted (ALLOW_DELETED)");
   }
   [[nodiscard]] seaweed::transport::ucx::AgentClientOptions options() const {
     seaweed::transport::ucx::AgentClientOptions o;
     o.timeout_ms = static_cast<int>(timeout_ms);
     o.max_in_flight = 1;
     o.peer_error_handling = peer_error_handling;
+    o.read_token = token;
+    o.jwt_read_key = read_key_from_environment();
     return o;
   }
 };
@@ -173,6 +191,7 @@ int run_read(int argc, char** argv) {
   (void)seaweed::setup_logging("seaweed-rdma-agent", log_level);
   seaweed::transport::ucx::AgentVolumeReader reader(agent, client.options());
   seaweed::transport::NeedleLocator loc{*fid, fid->to_string(), {}};
+  loc.allow_deleted = client.allow_deleted;
 
   std::string out;
   if (size < 0 || raw) {
@@ -240,6 +259,7 @@ int run_bench(int argc, char** argv) {
       auto fid = seaweed::FileId::parse(line);
       if (!fid) return usage_error(flags, synopsis, fid.error().message);
       locs.push_back({*fid, fid->to_string(), {}});
+      locs.back().allow_deleted = client.allow_deleted;
     }
   }
   if (locs.empty()) return usage_error(flags, synopsis, "no fids in " + fids_file);
@@ -249,7 +269,7 @@ int run_bench(int argc, char** argv) {
   // Learn needle sizes first (and connect), outside the timed part.
   std::vector<uint64_t> sizes;
   for (const auto& l : locs) {
-    auto st = reader.stat(l.fid);
+    auto st = reader.stat(l.fid, l.allow_deleted);
     if (!st) {
       std::cerr << st.error().message << "\n";
       return 1;
@@ -302,16 +322,20 @@ int run_bench(int argc, char** argv) {
 }
 
 int run_agent(int argc, char** argv) {
-  std::string dirs, volume_server, ip = "0.0.0.0", filer, log_level = "info", verbosity;
+  std::string dirs, volume_server, ip = "127.0.0.1", sidecar_ip, metrics_ip, filer, log_level = "info", verbosity;
   int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 0, busy_poll_waited_us = 1000,
           max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
   seaweed::FlagSet flags("seaweed-rdma-agent");
   flags.add_string("dir", &dirs, "volume server data directories, comma separated (its -dir)");
   flags.add_string("volumeServer", &volume_server, "the local volume server HOST:PORT this agent serves for");
-  flags.add_string("ip", &ip, "address to listen on for UCX connections");
+  flags.add_string("ip", &ip,
+                   "address to listen on for UCX connections; UCX then uses only the interface holding it "
+                   "(0.0.0.0: every interface)");
   flags.add_int("port", &port, "UCX listener port");
+  flags.add_string("sidecar.ip", &sidecar_ip, "address of the HTTP sidecar API (default: -ip)");
   flags.add_int("sidecar.port", &sidecar_port, "HTTP sidecar API port (0: off)");
+  flags.add_string("metrics.ip", &metrics_ip, "address of /metrics (default: -ip)");
   flags.add_int("metricsPort", &metrics_port, "Prometheus /metrics port (0: off)");
   flags.add_string("filer", &filer,
                    "filer HOST:PORT[.GRPC]: register in its KV store so mounts find this agent without -rdma.agents");
@@ -329,7 +353,7 @@ int run_agent(int argc, char** argv) {
   const std::string synopsis =
       "-dir=VOLDIR[,VOLDIR2] -volumeServer=HOST:PORT -ip=ADDR -port=N [-sidecar.port=N] [-metricsPort=N]\n"
       "       seaweed-rdma-agent ping -agent=HOST:PORT\n"
-      "       seaweed-rdma-agent read -agent=HOST:PORT -fid=FID [-offset=N] [-size=N] [-raw]\n"
+      "       seaweed-rdma-agent read -agent=HOST:PORT -fid=FID [-offset=N] [-size=N] [-raw] [-jwt=TOKEN]\n"
       "       seaweed-rdma-agent bench -agent=HOST:PORT -fidsFile=FILE [-rounds=N] [-threads=N] [-size=N]\n"
       "(each subcommand takes -h)";
   if (auto s = flags.parse(argc, argv); !s) return usage_error(flags, synopsis, s.error().message);
@@ -357,9 +381,42 @@ int run_agent(int argc, char** argv) {
   if (!filer.empty() && volume_server.empty())
     return usage_error(flags, synopsis, "-filer needs -volumeServer (the key mounts look the agent up by)");
 
+  if (sidecar_ip.empty()) sidecar_ip = ip;
+  if (metrics_ip.empty()) metrics_ip = ip;
+
+  // The read key, and whether the volume server wants one: an agent without the key must not
+  // serve what the volume server protects.
+  const std::string jwt_read_key = read_key_from_environment();
+  if (!volume_server.empty()) {
+    auto probe = seaweed::agent::probe_read_auth(volume_server, jwt_read_key);
+    if (!probe) {
+      spdlog::error("{}", probe.error().message);
+      return 1;
+    }
+    if (*probe == seaweed::agent::ReadAuthProbe::kUnreachable)
+      spdlog::warn("volume server {} did not answer; cannot check whether it requires read JWT", volume_server);
+    else if (*probe == seaweed::agent::ReadAuthProbe::kRequired)
+      spdlog::info("volume server {} requires read JWT; so does this agent", volume_server);
+    else if (!jwt_read_key.empty())
+      spdlog::info("volume server {} reads without JWT; this agent requires one (a read key is set)", volume_server);
+  }
+  if (!jwt_read_key.empty()) spdlog::info("reads need a read JWT (key from WEED_JWT_SIGNING_READ_KEY)");
+
+  // UCX listens where -ip says and nowhere else: its tcp transport opens a socket on every device
+  // it uses, so it gets only the interface holding -ip (unless UCX_NET_DEVICES is set).
+  auto net_devices = seaweed::transport::ucx::net_devices_for_listen_ip(ip);
+  if (!net_devices) {
+    spdlog::error("{}", net_devices.error().message);
+    return 1;
+  }
+  if (*net_devices) spdlog::info("UCX devices: {} (the interface of -ip={})", **net_devices, ip);
+
+  seaweed::agent::install_sigbus_guard();
   seaweed::agent::UcxServer::allow_listener_port_reuse();
   seaweed::agent::UcxServerOptions server_options;
   server_options.ip = ip;
+  server_options.net_devices = *net_devices;
+  server_options.jwt_read_key = jwt_read_key;
   server_options.port = static_cast<uint16_t>(port);
   server_options.busy_poll = std::chrono::microseconds(busy_poll_us);
   server_options.busy_poll_waited = std::chrono::microseconds(std::max<int64_t>(0, busy_poll_waited_us));
@@ -392,7 +449,7 @@ int run_agent(int argc, char** argv) {
 
   std::unique_ptr<seaweed::web::HttpServer> metrics_http;
   if (metrics_port > 0) {
-    auto m = seaweed::web::start_metrics_server(ip, static_cast<int>(metrics_port));
+    auto m = seaweed::web::start_metrics_server(metrics_ip, static_cast<int>(metrics_port));
     if (!m) {
       spdlog::error("metrics server: {}", m.error().message);
       return 1;
@@ -402,10 +459,11 @@ int run_agent(int argc, char** argv) {
   std::unique_ptr<seaweed::agent::Sidecar> sidecar;
   if (sidecar_port > 0) {
     seaweed::agent::SidecarOptions so;
-    so.address = ip;
+    so.address = sidecar_ip;
     so.port = static_cast<int>(sidecar_port);
     so.volume_server = volume_server;
-    auto sc = seaweed::agent::Sidecar::start(so, store, **server);
+    so.jwt_read_key = jwt_read_key;
+    auto sc = seaweed::agent::Sidecar::start(so, store, server->get());
     if (!sc) {
       spdlog::error("sidecar: {}", sc.error().message);
       return 1;

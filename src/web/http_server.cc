@@ -2,6 +2,8 @@
 
 #include <civetweb.h>
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -12,45 +14,19 @@
 namespace seaweed::web {
 namespace {
 
-const char* reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 206:
-      return "Partial Content";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return status >= 500 ? "Internal Server Error" : "Error";
-  }
-}
-
-std::once_flag init_once;
-
-}  // namespace
-
-std::optional<std::map<std::string, std::string>> parse_query(const char* qs) {
-  std::map<std::string, std::string> out;
-  if (!qs) return out;
-  std::stringstream ss(qs);
-  std::string pair;
-  while (std::getline(ss, pair, '&')) {
+  std::string_view rest(qs);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    std::vector<char> buf(std::max(key.size(), value.size()) + 1);
-    mg_url_decode(key.c_str(), static_cast<int>(key.size()), buf.data(), static_cast<int>(buf.size()), 1);
-    std::string k = buf.data();
-    mg_url_decode(value.c_str(), static_cast<int>(value.size()), buf.data(), static_cast<int>(buf.size()), 1);
-    out[k] = buf.data();
+    const size_t eq = pair.find('=');
+    auto key = url_decode(pair.substr(0, eq));
+    auto value = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    // A NUL would cut the value short in any C string use further on: refuse it outright.
+    if (!key || !value || key->find('\0') != std::string::npos || value->find('\0') != std::string::npos)
+      return std::nullopt;
+    out[*key] = std::move(*value);
   }
   return out;
 }
@@ -59,17 +35,33 @@ HttpServer::~HttpServer() {
   if (ctx_) mg_stop(ctx_);
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& address, int port, int threads) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& address, int port,
+                                                      const HttpServerOptions& options) {
   if (port <= 0 || port > 65535) return make_error(EINVAL, "invalid HTTP port " + std::to_string(port));
   std::call_once(init_once, [] { mg_init_library(0); });
   std::unique_ptr<HttpServer> server(new HttpServer());  // private constructor
-  const std::string listen = address + ":" + std::to_string(port);
-  const std::string nthreads = std::to_string(threads);
-  const char* options[] = {"listening_ports",   listen.c_str(), "num_threads", nthreads.c_str(),
-                           "enable_keep_alive", "yes",          nullptr};
+  // An IPv6 literal is bracketed in civetweb's listening_ports ("[::1]:8080").
+  const bool v6 = address.find(':') != std::string::npos && address.front() != '[';
+  const std::string listen = (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+  const std::string threads = std::to_string(std::max(2, options.threads));
+  const std::string request_timeout = std::to_string(options.request_timeout_ms);
+  const std::string keep_alive_timeout = std::to_string(options.keep_alive_timeout_ms);
+  const char* mg_options[] = {"listening_ports",
+                              listen.c_str(),
+                              "num_threads",
+                              threads.c_str(),
+                              "enable_keep_alive",
+                              "yes",
+                              "request_timeout_ms",
+                              request_timeout.c_str(),
+                              "keep_alive_timeout_ms",
+                              keep_alive_timeout.c_str(),
+                              "max_request_size",
+                              "16384",
+                              nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const ::mg_connection*, const char*) -> int { return 1; };  // quiet: we log ourselves
-  server->ctx_ = mg_start(&callbacks, nullptr, options);
+  server->ctx_ = mg_start(&callbacks, nullptr, mg_options);
   if (!server->ctx_) return make_error(EADDRINUSE, "cannot listen on " + listen + " (port in use or bad address)");
   mg_set_request_handler(server->ctx_, "/", &HttpServer::dispatch, server.get());
   return server;
@@ -80,38 +72,60 @@ void HttpServer::route(const std::string& path, Handler handler) { routes_[path]
 int HttpServer::dispatch(mg_connection* conn, void* self_ptr) {
   auto* self = static_cast<HttpServer*>(self_ptr);
   const mg_request_info* info = mg_get_request_info(conn);
-  Request req{info->request_method ? info->request_method : "", info->local_uri ? info->local_uri : "",
-              parse_query(info->query_string).value_or(std::map<std::string, std::string>{})};
+  Request req{info->request_method ? info->request_method : "", info->local_uri ? info->local_uri : "", {}, {}};
+  for (int i = 0; i < info->num_headers; ++i) {
+    std::string name = info->http_headers[i].name ? info->http_headers[i].name : "";
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    req.headers[name] = info->http_headers[i].value ? info->http_headers[i].value : "";
+  }
+  auto query = parse_query(info->query_string);
   Response resp;
   auto it = self->routes_.find(req.path);
-  if (it == self->routes_.end()) {
-    resp.status = 404;
-    resp.body = "not found: " + req.path + "\n";
+  if (!query) {
+    resp = text_response(400, "bad query string (invalid percent-encoding, or a NUL byte)");
+  } else if (it == self->routes_.end()) {
+    resp = text_response(404, "not found: " + req.path);
   } else {
+    req.query = std::move(*query);
     try {
       resp = it->second(req);
     } catch (const std::exception& e) {
-      resp = Response{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
+      resp = text_response(500, std::string("internal error: ") + e.what());
     } catch (...) {
-      resp = Response{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      resp = text_response(500, "internal error");
     }
   }
+  const uint64_t length = resp.stream ? resp.content_length : resp.body.size();
   std::ostringstream head;
   head << "HTTP/1.1 " << resp.status << " " << reason(resp.status) << "\r\nContent-Type: " << resp.content_type
-       << "\r\nContent-Length: " << resp.body.size() << "\r\n";
+       << "\r\nContent-Length: " << length << "\r\n";
   for (const auto& [k, v] : resp.headers) head << k << ": " << v << "\r\n";
   head << "\r\n";
   const std::string h = head.str();
   mg_write(conn, h.data(), h.size());
-  if (req.method != "HEAD" && !resp.body.empty()) mg_write(conn, resp.body.data(), resp.body.size());
+  if (req.method != "HEAD") {
+    if (resp.stream) {
+      try {
+        resp.stream([conn](std::string_view piece) {
+          return piece.empty() || mg_write(conn, piece.data(), piece.size()) == static_cast<int>(piece.size());
+        });
+      } catch (...) {
+        // Nothing more can be said to the client once the head is out; civetweb closes it.
+      }
+    } else if (!resp.body.empty()) {
+      mg_write(conn, resp.body.data(), resp.body.size());
+    }
+  }
   return static_cast<int>(resp.status);
 }
 
 Result<std::unique_ptr<HttpServer>> start_metrics_server(const std::string& address, int port) {
-  auto server = HttpServer::start(address, port, 2);
+  HttpServerOptions options;
+  options.threads = 24;
+  auto server = HttpServer::start(address, port, options);
   if (!server.ok()) return server.error().context("metrics server");
   (*server)->route("/metrics", [](const Request&) {
-    return Response{200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render(), {}};
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render(), {}, {}, 0};
   });
   return server;
 }
