@@ -5,8 +5,11 @@ at interpreter exit): an agent process on the cluster's volume dir, and HTTP hel
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import http.client
+import json
 import os
 import subprocess
 import time
@@ -37,8 +40,8 @@ def http_get(url: str, headers: dict | None = None, timeout: float = 30) -> tupl
 class Cluster(harness.Cluster):
     """The harness's `weed server`, with the names the agent tests use."""
 
-    def __init__(self):
-        super().__init__(name="agent", volume_size_limit_mb=64)
+    def __init__(self, name: str = "agent", **kw):
+        super().__init__(name=name, volume_size_limit_mb=64, **kw)
 
     def start(self) -> "Cluster":
         super().start()
@@ -78,8 +81,9 @@ class Agent:
     """A seaweed-rdma-agent serving the cluster's volume dir."""
 
     def __init__(self, cluster: Cluster, port: int | None = None, env: dict | None = None,
-                 extra: list[str] | None = None, name: str = "agent"):
+                 extra: list[str] | None = None, name: str = "agent", ip: str | None = "127.0.0.1"):
         self.cluster = cluster
+        self.ip = ip  # None: no -ip flag (the agent's default, 127.0.0.1)
         self.port = port or free_port()
         self.sidecar_port = free_port()
         self.metrics_port = free_port()
@@ -105,8 +109,9 @@ class Agent:
     def start(self, wait: bool = True):
         if self.proc:
             self.proc.stop(timeout=1)  # reaps a killed predecessor and drops its cleanup hook
+        ip = [f"-ip={self.ip}"] if self.ip else []
         self.proc = Proc(self.name, [AGENT_BIN, f"-dir={self.cluster.data}", f"-volumeServer={self.cluster.volume}",
-                                     "-ip=127.0.0.1", f"-port={self.port}", f"-sidecar.port={self.sidecar_port}",
+                                     *ip, f"-port={self.port}", f"-sidecar.port={self.sidecar_port}",
                                      f"-metricsPort={self.metrics_port}", "-refreshMs=300", *self.extra],
                          self.log_path, env=self.env)
         if wait:
@@ -125,8 +130,9 @@ class Agent:
             self.proc.stop(timeout=3)
 
     def read(self, fid: str, offset: int | None = None, size: int | None = None, raw: bool = False,
-             env: dict | None = None, timeout_ms: int = 5000) -> subprocess.CompletedProcess:
-        args = ["read", f"-agent={self.address}", f"-fid={fid}", f"-timeoutMs={timeout_ms}"]
+             env: dict | None = None, timeout_ms: int = 5000, extra: list[str] | None = None
+             ) -> subprocess.CompletedProcess:
+        args = ["read", f"-agent={self.address}", f"-fid={fid}", f"-timeoutMs={timeout_ms}", *(extra or [])]
         if offset is not None:
             args.append(f"-offset={offset}")
         if size is not None:
@@ -140,8 +146,20 @@ class Agent:
         state = "running" if self.proc and self.proc.alive() else f"exited rc={self.proc.returncode}"
         return f"{r.stderr.decode(errors='replace')}\nagent {state}; log tail:\n{self.log_text()[-2500:]}"
 
-    def sidecar(self, path: str) -> tuple[int, bytes, dict]:
-        return http_get(f"http://127.0.0.1:{self.sidecar_port}{path}")
+    def sidecar(self, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+        return http_get(f"http://127.0.0.1:{self.sidecar_port}{path}", headers=headers)
+
+    def metrics(self) -> str:
+        code, body, _ = http_get(f"http://127.0.0.1:{self.metrics_port}/metrics")
+        assert code == 200, body
+        return body.decode()
+
+    def counter(self, name_and_labels: str) -> float:
+        """Value of one Prometheus sample, e.g. 'seaweed_agent_requests_total{result="ok"}' (0 if absent)."""
+        for line in self.metrics().splitlines():
+            if line.startswith(name_and_labels + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
 
 
 def run_cli(args: list[str], env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -162,3 +180,56 @@ def read_via_http_keepalive(host: str, port: int, fids: list[str], rounds: int) 
     dt = time.perf_counter() - t
     c.close()
     return n, dt
+
+
+# ---------------------------------------------------------------------------------------------
+# read tokens, listeners, memory, gzip needles
+# ---------------------------------------------------------------------------------------------
+
+def _b64url(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def mint_jwt(key: str, fid: str, exp: int | None, alg: str = "HS256") -> str:
+    """A read token as a volume server expects it (written here independently of the C++ code)."""
+    header = _b64url(json.dumps({"alg": alg, "typ": "JWT"}, separators=(",", ":")).encode())
+    claims = {"fid": fid} if exp is None else {"fid": fid, "exp": exp}
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    sig = hmac.new(key.encode(), f"{header}.{payload}".encode(), digest).digest()
+    return f"{header}.{payload}.{_b64url(sig)}"
+
+
+def listeners_of(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN state that process `pid` holds (`ss -ltnp`)."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        if f"pid={pid}," not in line:
+            continue
+        local = line.split()[3]  # 127.0.0.1:18515, [::1]:80, *:80
+        addr, port = local.rsplit(":", 1)
+        found.append((addr.strip("[]"), int(port)))
+    return sorted(found)
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set size of a process (VmHWM in /proc/PID/status), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+def upload_gzip_needle(cluster: "Cluster", gz: bytes, collection: str = "") -> str:
+    """Stores `gz` as a gzip needle (flag 0x01), the way an uploader with Content-Encoding: gzip
+    does: the volume server keeps the bytes as sent. Returns the fid."""
+    assign = cluster.grpc.assign(collection=collection) if collection else cluster.grpc.assign()
+    boundary = "----agent" + os.urandom(8).hex()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bomb.txt\"\r\n"
+            f"Content-Type: text/plain\r\nContent-Encoding: gzip\r\n\r\n").encode() + gz + \
+        f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    r = harness.http_request(f"http://{assign.location.url}/{assign.file_id}", "POST", body=body, headers=headers)
+    assert r.status in (200, 201), (r.status, r.body[:300])
+    return assign.file_id

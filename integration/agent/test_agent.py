@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from agent_cluster import AGENT_BIN, Agent, Cluster, free_port, read_via_http_keepalive, run_cli, sha256
+from agent_cluster import (AGENT_BIN, Agent, Cluster, free_port, read_via_http_keepalive, run_cli, sha256,
+                           upload_gzip_needle, vm_hwm_kib)
 
 TCP_ONLY = {"UCX_TLS": "tcp", "UCX_NET_DEVICES": "lo"}
 
@@ -134,16 +135,28 @@ def test_agent_with_tcp_only_transports(cluster, files):
         a.stop()
 
 
-def test_wrong_cookie_and_missing(cluster, agent, files):
+def test_wrong_cookie_and_missing_answer_alike(cluster, agent, files):
+    """A client must not learn which keys exist: a wrong cookie and a missing key give the same
+    status and the same text over UCX and the sidecar (the volume server answers 404 to both)."""
     fid = cluster.chunks("/t/single.bin")[0]["file_id"]
     vid, rest = fid.split(",")
-    bad_cookie = rest[:-8] + "%08x" % (int(rest[-8:], 16) ^ 0x1)
-    r = agent.read(f"{vid},{bad_cookie}")
-    assert r.returncode == 1
-    assert b"COOKIE_MISMATCH" in r.stderr
-    assert cluster.volume_get(f"{vid},{bad_cookie}")[0] == 404  # the volume server refuses too
-    r = agent.read(f"{vid},ffffff{rest[-8:]}")
-    assert r.returncode == 1 and b"NOT_FOUND" in r.stderr
+    key, cookie = rest[:-8], rest[-8:]
+    bad_cookie = f"{vid},{key}{int(cookie, 16) ^ 0x1:08x}"
+    missing = f"{vid},ffffff{int(cookie, 16) ^ 0x1:08x}"
+    before = agent.counter('seaweed_agent_requests_total{result="cookie_mismatch"}')
+    r_cookie, r_missing = agent.read(bad_cookie), agent.read(missing)
+    assert r_cookie.returncode == 1 and r_missing.returncode == 1
+    assert r_cookie.stdout == b"" and r_missing.stdout == b""
+    assert b"NOT_FOUND" in r_cookie.stderr and b"NOT_FOUND" in r_missing.stderr
+    assert r_cookie.stderr.replace(bad_cookie.encode(), b"FID") == r_missing.stderr.replace(missing.encode(), b"FID")
+    assert b"cookie" not in r_cookie.stderr.lower()
+    assert cluster.volume_get(bad_cookie)[0] == 404  # the volume server refuses too
+    # ...but the agent counts them apart.
+    assert agent.counter('seaweed_agent_requests_total{result="cookie_mismatch"}') == before + 1
+    c1, b1, _ = agent.sidecar(f"/read?file_id={bad_cookie}")
+    c2, b2, _ = agent.sidecar(f"/read?file_id={missing}")
+    assert (c1, c2) == (404, 404)
+    assert b1.replace(bad_cookie.encode(), b"FID") == b2.replace(missing.encode(), b"FID")
     r = agent.read(f"4242,{rest}")
     assert r.returncode == 1 and b"VOLUME_NOT_HERE" in r.stderr
 
@@ -157,7 +170,9 @@ def test_new_upload_is_served_immediately(cluster, agent):
     assert r.stdout == data
 
 
-def test_deleted_needle_stays_readable_like_read_deleted(cluster, agent):
+def test_deleted_needle_not_served_by_default(cluster, agent):
+    """After a delete the volume server answers 404 unless readDeleted=true is asked for; the agent
+    follows it over UCX (ALLOW_DELETED flag, `read -readDeleted`) and the sidecar (readDeleted=)."""
     data = os.urandom(300000)
     cluster.put("/t/doomed.bin", data)
     fid = cluster.chunks("/t/doomed.bin")[0]["file_id"]
@@ -169,10 +184,19 @@ def test_deleted_needle_stays_readable_like_read_deleted(cluster, agent):
     assert cluster.volume_get(fid)[0] == 404
     code, body = cluster.volume_get(fid, read_deleted=True)
     assert code == 200 and body == data
-    time.sleep(0.5)  # let the agent see the delete row
+
+    deadline = time.time() + 10  # the agent sees the delete row on its next .idx tail
     r = agent.read(fid)
+    while r.returncode == 0 and time.time() < deadline:
+        time.sleep(0.2)
+        r = agent.read(fid)
+    assert r.returncode == 1 and r.stdout == b"" and b"NOT_FOUND" in r.stderr, agent.diagnose(r)
+    assert agent.sidecar(f"/read?file_id={fid}")[0] == 404
+    r = agent.read(fid, extra=["-readDeleted"])
     assert r.returncode == 0, agent.diagnose(r)
     assert r.stdout == data
+    code, body, _ = agent.sidecar(f"/read?file_id={fid}&readDeleted=true")
+    assert code == 200 and body == data
 
 
 def test_vacuum_reload(cluster, agent):
@@ -232,7 +256,9 @@ def test_sidecar_and_metrics(cluster, agent, files):
     assert body == files["multi"][(1 << 20) + 1000:(1 << 20) + 6000]
     vid, rest = fid.split(",")
     key, cookie = rest[:-8], rest[-8:]
-    code, body2, _ = agent.sidecar(f"/read?volume={vid}&needle={key}&cookie={cookie}&offset=1000&size=5000")
+    # upstream's form: decimal needle and cookie (weed/mount/rdma_client.go)
+    code, body2, _ = agent.sidecar(f"/read?volume={vid}&needle={int(key, 16)}&cookie={int(cookie, 16)}"
+                                   f"&offset=1000&size=5000")
     assert code == 200 and body2 == body
     text_fid = cluster.chunks("/t/text.txt")[0]["file_id"]
     code, body, _ = agent.sidecar(f"/read?file_id={text_fid}")
@@ -252,6 +278,123 @@ def test_sidecar_and_metrics(cluster, agent, files):
     text = body.decode()
     assert 'seaweed_agent_requests_total{result="ok"}' in text
     assert "seaweed_agent_served_bytes_total" in text
+
+
+def _dat_files(cluster, collection: str = "") -> list:
+    prefix = f"{collection}_" if collection else ""
+    return [p for p in cluster.data.glob(f"{prefix}*.dat") if collection or "_" not in p.name]
+
+
+def _locate(cluster, data: bytes, collection: str = "") -> tuple:
+    """(.dat path, byte offset) of `data`'s first 64 bytes on disk: where the needle's data starts."""
+    probe = data[:64]
+    for path in _dat_files(cluster, collection):
+        at = path.read_bytes().find(probe)
+        if at >= 0:
+            return path, at
+    raise AssertionError("needle data not found in any .dat")
+
+
+def test_corrupt_needle_never_served(cluster, agent):
+    """One byte flipped inside a needle's data on disk: the agent answers CORRUPT and sends no
+    byte (UCX, whole and ranged; sidecar 500), every time; other needles are served. (The agent
+    checks a record's CRC on its first read and remembers the verdict: rot after that is found by
+    the next agent start or volume reload, see docs/seaweedfs/needle-integrity.md.)"""
+    data = os.urandom(400000)
+    cluster.put("/c/flipped.bin", data)
+    fid = cluster.chunks("/c/flipped.bin")[0]["file_id"]
+    path, at = _locate(cluster, data)
+    with open(path, "r+b") as f:
+        f.seek(at + 1001)
+        b = f.read(1)
+        f.seek(at + 1001)
+        f.write(bytes([b[0] ^ 0x40]))
+    before = agent.counter('seaweed_agent_requests_total{result="corrupt"}')
+    for attempt in range(2):
+        for args in ({}, {"offset": 0, "size": 4096}, {"offset": 300000, "size": 10}):
+            r = agent.read(fid, **args)
+            assert r.returncode == 1, (attempt, args, agent.diagnose(r))
+            assert r.stdout == b"", (attempt, args)
+            assert b"CORRUPT" in r.stderr, agent.diagnose(r)
+    assert agent.counter('seaweed_agent_requests_total{result="corrupt"}') == before + 6
+    code, body, _ = agent.sidecar(f"/read?file_id={fid}&offset=0&size=100")
+    assert code == 500 and data[:100] not in body
+    assert "corrupt on disk" in agent.log_text()
+    assert cluster.volume_get(fid)[0] == 500  # the volume server refuses a whole GET too
+    other = cluster.chunks("/t/single.bin")[0]["file_id"]
+    assert agent.read(other).returncode == 0
+
+
+def test_truncated_dat_agent_survives(cluster, agent):
+    """The .dat cut inside its last needle while the agent has it mapped and verified: no bytes of
+    that needle, the agent stays up and serves every other volume."""
+    data = os.urandom(600000)
+    cluster.put("/c/last.bin", data, collection="trunc")
+    fid = cluster.chunks("/c/last.bin")[0]["file_id"]
+    r = agent.read(fid)
+    assert r.returncode == 0 and r.stdout == data, agent.diagnose(r)
+    path, at = _locate(cluster, data, "trunc")
+    os.truncate(path, at + 250000)  # inside the needle's data
+    for args in ({}, {"offset": 0, "size": 4096}, {"offset": 500000, "size": 4096}):
+        r = agent.read(fid, **args)
+        assert r.returncode == 1 and r.stdout == b"", (args, agent.diagnose(r))
+        assert b"CORRUPT" in r.stderr or b"RETRY" in r.stderr, agent.diagnose(r)
+    assert agent.proc.alive(), agent.log_text()[-2000:]
+    assert agent.sidecar(f"/read?file_id={fid}&size=10")[0] in (500, 503)
+    assert run_cli(["ping", f"-agent={agent.address}"]).returncode == 0
+    other = cluster.chunks("/t/multi.bin")[3]["file_id"]
+    r = agent.read(other)
+    assert r.returncode == 0 and len(r.stdout) == 1 << 20, agent.diagnose(r)
+
+
+def test_out_of_range_ids_and_nul_are_refused(cluster, agent, files):
+    fid = cluster.chunks("/t/single.bin")[0]["file_id"]
+    vid, rest = fid.split(",")
+    big = 2**32 + int(vid)  # truncated to 32 bits it would name the real volume
+    assert agent.sidecar(f"/read?file_id={big},{rest}&size=10")[0] == 400
+    key, cookie = int(rest[:-8], 16), int(rest[-8:], 16)
+    assert agent.sidecar(f"/read?volume={big}&needle={key}&cookie={cookie}")[0] == 400
+    assert agent.sidecar(f"/read?volume={vid}&needle={key}&cookie={cookie}")[0] == 200
+    r = agent.read(f"{big},{rest}")
+    assert r.returncode == 2 and b"above 2^32-1" in r.stderr
+    # A NUL in a value is refused, not cut short (the part before it is a valid fid).
+    assert agent.sidecar(f"/read?file_id={fid}%00garbage&size=10")[0] == 400
+    assert agent.sidecar(f"/read?file_id={fid}&size=10")[0] == 200
+
+
+def test_gzip_bomb_keeps_agent_memory_small(cluster):
+    """A ~250 KB gzip needle that inflates to 256 MiB: sidecar reads of 1 byte (4 at once), and
+    one of 4 KiB at 200 MiB, must not raise the agent's peak RSS by more than 32 MiB (measured:
+    under 3 MiB; it rose by 262 MiB per read before the streaming inflate)."""
+    import gzip
+    import threading
+    bomb = gzip.compress(bytes(256 << 20), compresslevel=6)
+    assert len(bomb) < 300 << 10
+    fid = upload_gzip_needle(cluster, bomb)
+    a = Agent(cluster, name="agent-bomb").start()
+    try:
+        code, body, _ = a.sidecar(f"/read?file_id={cluster.chunks('/t/text.txt')[0]['file_id']}&size=10")
+        assert code == 200
+        base = vm_hwm_kib(a.proc.pid)
+        results = []
+
+        def one():
+            results.append(a.sidecar(f"/read?file_id={fid}&size=1"))
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [(c, b) for c, b, _ in results] == [(200, b"\0")] * 4
+        code, body, _ = a.sidecar(f"/read?file_id={fid}&offset={200 << 20}&size=4096")
+        assert code == 200 and body == bytes(4096)
+        r = a.read(fid, offset=100 << 20, size=1)  # UCX: the client inflates, bounded the same way
+        assert r.returncode == 0 and r.stdout == b"\0", a.diagnose(r)
+        grown = vm_hwm_kib(a.proc.pid) - base
+        print(f"\nagent VmHWM {base} KiB before the bomb reads, +{grown} KiB after")
+        assert grown < 32 << 10, f"agent peak RSS grew by {grown} KiB"
+    finally:
+        a.stop()
 
 
 @pytest.mark.fault
