@@ -412,6 +412,38 @@ def test_corpus_tcp_only(cluster, corpus):
 
 
 # =============================================================================================
+# listening surface of a mount that reads through the agent (issue 10)
+# =============================================================================================
+
+def tcp_listeners(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every listening TCP socket of process `pid` (`ss -ltnp`)."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        if f"pid={pid}," in line:
+            addr, port = line.split()[3].rsplit(":", 1)
+            found.append((addr.strip("[]"), int(port)))
+    return sorted(found)
+
+
+def test_mount_reading_through_agent_listens_only_on_loopback(cluster, corpus, agent):
+    """After agent reads, the mount's UCX worker listens only on the device that routes to the
+    agent: loopback here (it used to listen on the machine's other addresses too)."""
+    big = large_files(corpus)[0]
+    with RdmaMount(cluster, {volume_server_key(cluster): agent.address}, name="rdma-surface") as m:
+        c0 = m.counters()
+        bad = verify_sequential(items_of(m, [big]), cluster)
+        assert not bad, format_mismatches(bad)
+        assert (m.counters() - c0).rdma > 0, f"no bytes over the agent\n{diag(m, agent)}"
+        found = tcp_listeners(m.proc.pid)
+        STATS.notes.append(f"rdma [surface]: mount listeners after agent reads: {found}")
+        off = [entry for entry in found if entry[0] not in ("127.0.0.1", "::1")]
+        assert not off, f"the mount listens off loopback: {found}"
+        found = tcp_listeners(agent.proc.pid)
+        assert all(addr == "127.0.0.1" for addr, _ in found), f"agent listeners: {found}"
+
+
+# =============================================================================================
 # encrypted filer: the agent ships ciphertext (and gzip+ciphertext); the mount decrypts
 # =============================================================================================
 
@@ -535,6 +567,35 @@ def test_sidecar_api_as_upstream_mount_calls_it(cluster, agent, sidecar_files):
     # upstream tryRDMARead uses a sidecar body only when X-RDMA-Used is "true"; anything else makes
     # it discard the bytes and read the chunk again over HTTP.
     assert rdma_used == {"true"}, f"X-RDMA-Used values {rdma_used}"
+
+
+def test_sidecar_decimal_form_as_upstream_rdma_client_sends_it(cluster, agent, sidecar_files):
+    """weed/mount/rdma_client.go's sequence: GET /health (status "healthy", rdma.enabled), then per
+    read GET /read?volume=V&needle=N&cookie=C&offset=O&size=S with decimal numbers; the upstream
+    sidecar also takes volume_server= and defaults size to 4096. Every piece byte-exact."""
+    r = agent.sidecar("/health")
+    assert r.status == 200 and r.json()["status"] == "healthy" and r.json()["rdma"]["enabled"] is True
+    vs = "http://" + volume_server_key(cluster)
+    pieces = 0
+    for path, (f, chunks) in sidecar_files.items():
+        truth = f.blob.bytes()
+        for n_chunk, ch in enumerate(chunks):
+            vid, rest = ch["file_id"].split(",")
+            needle, cookie = int(rest[:-8], 16), int(rest[-8:], 16)
+            coff, csize = ch.get("offset", 0), ch["size"]
+            for o, n, with_vs in ((0, None, False), (1, 4096, True), (max(0, csize - 5000), 5000, False),
+                                  (csize // 2, 131072, n_chunk % 2 == 0)):
+                q = f"volume={vid}&needle={needle}&cookie={cookie}&offset={o}"
+                if n is not None:
+                    q += f"&size={n}"
+                if with_vs:
+                    q += "&" + urllib.parse.urlencode({"volume_server": vs})
+                resp = agent.sidecar(f"/read?{q}")
+                pieces += 1
+                want = truth[coff + o:coff + min(csize, o + (n or 4096))]
+                assert resp.status == 200, f"{path} {q}: HTTP {resp.status} {resp.body[:200]!r}"
+                assert resp.body == want, f"{path} {q}: {len(resp.body)} bytes differ from the file's {len(want)}"
+    STATS.notes.append(f"sidecar decimal form: {pieces} /read requests byte-exact")
 
 
 def test_upstream_weed_mount_through_sidecar(cluster, agent, sidecar_files, tmp_path):
