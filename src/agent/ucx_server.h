@@ -40,7 +40,7 @@ struct UcxServerOptions {
   // default, every device. UCX_NET_DEVICES in the environment wins.
   std::optional<std::string> net_devices;
   // Peer error handling lets a dead client be detected; UCX 1.13 then needs
-  // MM_ERROR_HANDLING=y to keep shared memory (set by default, ucx-notes.md trap 1).
+  // MM_ERROR_HANDLING=y to keep shared memory (set by default, src/agent/README.md "UCX settings").
   bool peer_error_handling = true;
   std::string info_json = "{}";  // PING payload
   // jwt.signing.read.key of the volume server: when set, READ and STAT need a valid read token

@@ -1,5 +1,6 @@
-// Decoding of stored chunk bytes: gzip and AES-256-GCM (fact sheet §2.5, §2.6), and the CRC-32C
-// SeaweedFS keeps per needle (§5.4).
+// Decoding of stored chunk bytes: gzip (multi-member, as Go's gzip.Reader) and AES-256-GCM
+// (nonce(12) || ciphertext || tag(16)), and the CRC-32C SeaweedFS keeps per needle
+// (docs/seaweedfs/needle-integrity.md).
 #pragma once
 
 #include <cstddef>

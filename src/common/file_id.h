@@ -1,4 +1,4 @@
-// SeaweedFS file ids: "<vid>,<key-hex><cookie-hex8>" (fact sheet §3).
+// SeaweedFS file ids: "<vid>,<key-hex><cookie-hex8>" (docs/seaweedfs/file-ids.md).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Needle checksums (fact sheet §5.4): CRC-32C over the stored data, computed by codec::crc32c,
+// Needle checksums (docs/seaweedfs/needle-integrity.md): CRC-32C over the stored data, computed by codec::crc32c,
 // plus the transform that files written by weed < 3.09 store instead of the raw value.
 #pragma once
 

@@ -1,4 +1,4 @@
-// .idx rows and the needle map built by replaying them (fact sheet §5.5, §5.6).
+// .idx rows and the needle map built by replaying them (docs/seaweedfs/volume-files.md).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Needle records in a .dat file (fact sheet §5.3): a 16-byte header, the body (v2/v3:
+// Needle records in a .dat file (docs/seaweedfs/volume-files.md): a 16-byte header, the body (v2/v3:
 // DataSize, data, flags and optional fields), CRC32C, the v3 append timestamp, then 1..8 bytes of
 // padding to the next 8-byte boundary.
 #pragma once

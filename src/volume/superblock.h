@@ -1,4 +1,4 @@
-// The 8-byte superblock at the start of every .dat file (fact sheet §5.2).
+// The 8-byte superblock at the start of every .dat file (docs/seaweedfs/volume-files.md).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The .vif sidecar file: protojson VolumeInfo (fact sheet §5.7). The agent needs bytesOffset
+// The .vif sidecar file: protojson VolumeInfo (docs/seaweedfs/volume-files.md). The agent needs bytesOffset
 // (4 or 5 byte .idx offsets) and whether the volume's data lives remotely (tiered).
 #pragma once
 

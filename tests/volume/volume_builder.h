@@ -1,4 +1,4 @@
-// Test helper: builds .dat/.idx bytes exactly as the fact sheet describes them (§5.2-5.6), so
+// Test helper: builds .dat/.idx bytes exactly as docs/seaweedfs/volume-files.md describes them, so
 // unit tests do not need a weed binary. Shared by tests/volume and tests/agent.
 #pragma once
 

@@ -40,7 +40,7 @@ struct ContextOptions {
   std::vector<std::pair<std::string, std::string>> defaults;
 };
 
-// The defaults this project runs with on one host (ucx-notes.md): keep shared-memory transports
+// The defaults this project runs with on one host (src/agent/README.md "UCX settings"): keep shared-memory transports
 // in listener mode with peer error handling (MM_ERROR_HANDLING=y).
 std::vector<std::pair<std::string, std::string>> recommended_ucx_defaults();
 
