@@ -63,6 +63,27 @@ def test_agent_refuses_to_start_without_the_key_or_with_another(jwt_cluster):
             a.stop()
 
 
+def test_key_from_security_config_file(jwt_cluster, protected):
+    """-security.config=FILE (the cluster's own security.toml) instead of the environment, for the
+    agent and for `seaweed-rdma-agent read`."""
+    fid, data = protected
+    toml = str(jwt_cluster.dir / "security.toml")
+    a = Agent(jwt_cluster, name="agent-toml", extra=[f"-security.config={toml}"]).start()
+    try:
+        assert "reads need a read JWT" in a.log_text()
+        assert b"AUTH" in a.read(fid).stderr
+        r = a.read(fid, extra=[f"-security.config={toml}"])
+        assert r.returncode == 0 and r.stdout == data, a.diagnose(r)
+    finally:
+        a.stop()
+    r = Agent(jwt_cluster, name="agent-badtoml", extra=["-security.config=/nonexistent/security.toml"])
+    r.start(wait=False)
+    try:
+        assert r.proc.wait(30) == 1 and b"/nonexistent/security.toml" in r.log_path.read_bytes()
+    finally:
+        r.stop()
+
+
 def test_ucx_reads_need_a_valid_token(jwt_agent, protected):
     fid, data = protected
     a = jwt_agent

@@ -34,6 +34,7 @@
 #include "common/file_id.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/security_config.h"
 #include "filer/filer_client.h"
 #include "transport/agent_map.h"
 #include "transport/ucx/agent_client.h"
@@ -98,33 +99,41 @@ class SignalWaiter {
 };
 
 // Client-side flags shared by the ping/read/bench subcommands.
-// The read key: WEED_JWT_SIGNING_READ_KEY, the variable weed itself reads for
-// [jwt.signing.read] key (never a command-line flag: any local user can read those).
-std::string read_key_from_environment() {
-  const char* key = std::getenv("WEED_JWT_SIGNING_READ_KEY");
-  return key ? key : "";
+// The read key, found the way weed finds it: -security.config=FILE, else security.toml on weed's
+// search path, with WEED_JWT_SIGNING_READ_KEY winning (docs/seaweedfs/security-config.md). Never
+// a command-line value: any local user can read those in /proc/PID/cmdline.
+seaweed::Result<seaweed::SecurityConfig> security_config(const std::string& explicit_path) {
+  auto config = seaweed::load_security_config(explicit_path);
+  if (!config) return config.error();
+  return config;
 }
 
 struct ClientFlags {
   int64_t timeout_ms = 5000;
   bool peer_error_handling = true;
   std::string token;
+  std::string security_path;
   bool allow_deleted = false;
   void add_to(seaweed::FlagSet& flags) {
+    flags.add_string("security.config", &security_path,
+                     "security.toml with [jwt.signing.read] key (default: weed's search path; "
+                     "WEED_JWT_SIGNING_READ_KEY wins)");
     flags.add_int("timeoutMs", &timeout_ms, "timeout of one request");
     flags.add_bool("ucx.peerErrorHandling", &peer_error_handling,
                    "UCP_ERR_HANDLING_MODE_PEER on the endpoint (must match the agent's setting)");
-    flags.add_string("jwt", &token,
-                     "read token to send as is (default: minted per fid from WEED_JWT_SIGNING_READ_KEY when set)");
+    flags.add_string("jwt", &token, "read token to send as is (default: minted per fid when a read key is configured)");
     flags.add_bool("readDeleted", &allow_deleted, "ask for a needle even if it was deleted (ALLOW_DELETED)");
   }
-  [[nodiscard]] seaweed::transport::ucx::AgentClientOptions options() const {
+  [[nodiscard]] seaweed::Result<seaweed::transport::ucx::AgentClientOptions> options() const {
     seaweed::transport::ucx::AgentClientOptions o;
     o.timeout_ms = static_cast<int>(timeout_ms);
     o.max_in_flight = 1;
     o.peer_error_handling = peer_error_handling;
     o.read_token = token;
-    o.jwt_read_key = read_key_from_environment();
+    auto security = security_config(security_path);
+    if (!security) return security.error();
+    o.jwt_read_key = security->jwt_read_key;
+    if (security->jwt_read_expires_sec > 0) o.jwt_lifetime_sec = security->jwt_read_expires_sec;
     return o;
   }
 };
@@ -148,7 +157,12 @@ int run_ping(int argc, char** argv) {
   }
   if (agent.empty()) return usage_error(flags, synopsis, "-agent is required");
   (void)seaweed::setup_logging("seaweed-rdma-agent", log_level);
-  seaweed::transport::ucx::AgentVolumeReader reader(agent, client.options());
+  auto client_options = client.options();
+  if (!client_options) {
+    std::cerr << client_options.error().message << "\n";
+    return 1;
+  }
+  seaweed::transport::ucx::AgentVolumeReader reader(agent, *client_options);
   for (int64_t i = 0; i < std::max<int64_t>(1, count); ++i) {
     const auto start = std::chrono::steady_clock::now();
     auto info = reader.ping();
@@ -189,7 +203,12 @@ int run_read(int argc, char** argv) {
   auto fid = seaweed::FileId::parse(fid_text);
   if (!fid) return usage_error(flags, synopsis, fid.error().message);
   (void)seaweed::setup_logging("seaweed-rdma-agent", log_level);
-  seaweed::transport::ucx::AgentVolumeReader reader(agent, client.options());
+  auto client_options = client.options();
+  if (!client_options) {
+    std::cerr << client_options.error().message << "\n";
+    return 1;
+  }
+  seaweed::transport::ucx::AgentVolumeReader reader(agent, *client_options);
   seaweed::transport::NeedleLocator loc{*fid, fid->to_string(), {}};
   loc.allow_deleted = client.allow_deleted;
 
@@ -263,7 +282,12 @@ int run_bench(int argc, char** argv) {
     }
   }
   if (locs.empty()) return usage_error(flags, synopsis, "no fids in " + fids_file);
-  auto opts = client.options();
+  auto client_options = client.options();
+  if (!client_options) {
+    std::cerr << client_options.error().message << "\n";
+    return 1;
+  }
+  auto opts = *client_options;
   opts.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, threads));
   seaweed::transport::ucx::AgentVolumeReader reader(agent, opts);
   // Learn needle sizes first (and connect), outside the timed part.
@@ -322,7 +346,8 @@ int run_bench(int argc, char** argv) {
 }
 
 int run_agent(int argc, char** argv) {
-  std::string dirs, volume_server, ip = "127.0.0.1", sidecar_ip, metrics_ip, filer, log_level = "info", verbosity;
+  std::string dirs, volume_server, ip = "127.0.0.1", sidecar_ip, metrics_ip, filer, log_level = "info", verbosity,
+                                   security_path;
   int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 0, busy_poll_waited_us = 1000,
           max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
@@ -339,6 +364,9 @@ int run_agent(int argc, char** argv) {
   flags.add_int("metricsPort", &metrics_port, "Prometheus /metrics port (0: off)");
   flags.add_string("filer", &filer,
                    "filer HOST:PORT[.GRPC]: register in its KV store so mounts find this agent without -rdma.agents");
+  flags.add_string("security.config", &security_path,
+                   "security.toml with [jwt.signing.read] key (default: weed's search path, ., $HOME/.seaweedfs, "
+                   "/usr/local/etc/seaweedfs, /etc/seaweedfs; WEED_JWT_SIGNING_READ_KEY wins)");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "glog-style verbosity (overrides -logLevel)");
   flags.add_bool("verifyCrc", &verify_crc, "check each needle's CRC32C before serving it (once per needle)");
@@ -386,7 +414,12 @@ int run_agent(int argc, char** argv) {
 
   // The read key, and whether the volume server wants one: an agent without the key must not
   // serve what the volume server protects.
-  const std::string jwt_read_key = read_key_from_environment();
+  auto security = security_config(security_path);
+  if (!security) {
+    spdlog::error("{}", security.error().message);
+    return 1;
+  }
+  const std::string jwt_read_key = security->jwt_read_key;
   if (!volume_server.empty()) {
     auto probe = seaweed::agent::probe_read_auth(volume_server, jwt_read_key);
     if (!probe) {
@@ -400,7 +433,11 @@ int run_agent(int argc, char** argv) {
     else if (!jwt_read_key.empty())
       spdlog::info("volume server {} reads without JWT; this agent requires one (a read key is set)", volume_server);
   }
-  if (!jwt_read_key.empty()) spdlog::info("reads need a read JWT (key from WEED_JWT_SIGNING_READ_KEY)");
+  if (!jwt_read_key.empty()) {
+    const auto& env = security->env_overrides;
+    const bool from_env = std::find(env.begin(), env.end(), "WEED_JWT_SIGNING_READ_KEY") != env.end();
+    spdlog::info("reads need a read JWT (key from {})", from_env ? "WEED_JWT_SIGNING_READ_KEY" : security->source);
+  }
 
   // UCX listens where -ip says and nowhere else: its tcp transport opens a socket on every device
   // it uses, so it gets only the interface holding -ip (unless UCX_NET_DEVICES is set).
