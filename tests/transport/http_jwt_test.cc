@@ -48,6 +48,7 @@ TEST(VerifyReadJwt, AcceptsWhatMintProduces) {
   ASSERT_TRUE(token.ok());
   auto v = verify_read_jwt(kKey, *token, kFid, kNow);
   EXPECT_TRUE(v.ok()) << v.detail;
+  EXPECT_EQ(v.expires, std::optional<double>(kNow + 10));
 }
 
 TEST(VerifyReadJwt, AcceptsHs512FromAnotherImplementation) {

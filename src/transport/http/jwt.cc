@@ -100,7 +100,7 @@ int base64url_value(char c) {
   return -1;
 }
 
-JwtVerdict refuse(JwtRefusal why, std::string detail) { return JwtVerdict{why, std::move(detail)}; }
+JwtVerdict refuse(JwtRefusal why, std::string detail) { return JwtVerdict{why, std::move(detail), std::nullopt}; }
 
 // The HMAC digest of an alg header value, or nullptr for anything but HS256/HS384/HS512.
 const char* digest_of(const nlohmann::json& alg) {
@@ -260,14 +260,17 @@ JwtVerdict verify_read_jwt(std::string_view signing_key, std::string_view token,
   std::string_view claimed_fid;
   int64_t plain_exp = 0;
   nlohmann::json claims;
+  std::optional<double> expires;
   if (parse_plain_claims(*payload_text, claimed_fid, plain_exp)) {
     if (now_unix_seconds >= plain_exp) return refuse(JwtRefusal::kExpired, "expired at " + std::to_string(plain_exp));
+    expires = static_cast<double>(plain_exp);
   } else {
     claims = nlohmann::json::parse(*payload_text, nullptr, /*allow_exceptions=*/false);
     if (!claims.is_object()) return refuse(JwtRefusal::kMalformed, "payload is not a JSON object");
     if (auto exp = claims.find("exp"); exp != claims.end()) {
       if (!exp->is_number()) return refuse(JwtRefusal::kMalformed, "exp is not a number");
       if (now >= exp->get<double>()) return refuse(JwtRefusal::kExpired, "expired at " + exp->dump());
+      expires = exp->get<double>();
     }
     if (auto nbf = claims.find("nbf"); nbf != claims.end()) {
       if (!nbf->is_number()) return refuse(JwtRefusal::kMalformed, "nbf is not a number");
@@ -280,7 +283,9 @@ JwtVerdict verify_read_jwt(std::string_view signing_key, std::string_view token,
   }
   if (claimed_fid != fid)
     return refuse(JwtRefusal::kWrongFid, "token is for \"" + std::string(claimed_fid) + "\", not " + std::string(fid));
-  return {};
+  JwtVerdict accepted;
+  accepted.expires = expires;
+  return accepted;
 }
 
 }  // namespace seaweed::transport::http

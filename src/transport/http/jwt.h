@@ -35,6 +35,9 @@ const char* jwt_refusal_name(JwtRefusal refusal);
 struct JwtVerdict {
   std::optional<JwtRefusal> refusal;  // nullopt: accepted
   std::string detail;                 // for logs and error replies; never contains the key
+  // Of an accepted token: its exp claim (nullopt: none). A caller may accept the very same token
+  // string for the same fid again, without a new MAC, until then.
+  std::optional<double> expires;
   [[nodiscard]] bool ok() const { return !refusal.has_value(); }
 };
 
