@@ -14,6 +14,63 @@
 namespace seaweed::web {
 namespace {
 
+// Percent-decoding of one name or value ('+' is a space); nullopt on a bad escape.
+std::optional<std::string> url_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
+        return std::nullopt;
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+const char* reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
+  }
+}
+
+std::once_flag init_once;
+
+Response text_response(int status, std::string body) {
+  return Response{status, "text/plain; charset=utf-8", std::move(body) + "\n", {}, {}, 0};
+}
+
+}  // namespace
+
+std::optional<std::map<std::string, std::string>> parse_query(const char* qs) {
+  std::map<std::string, std::string> out;
+  if (!qs) return out;
   std::string_view rest(qs);
   while (!rest.empty()) {
     const size_t amp = rest.find('&');
