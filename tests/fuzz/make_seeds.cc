@@ -61,7 +61,7 @@ void agent_protocol() {
        {Reply{ReplyStatus::kOk, 1, 0, 0x1badcafe, 1 << 20, 4096, 65536, kReplyCrcVerified},
         Reply{ReplyStatus::kOk, 2, 1, 0x12345678, 300, 0, 300, kReplyWhole | kReplyCrcVerified},
         Reply{ReplyStatus::kOk, 3, 0, 0, 0, 0, 0, kReplyDeleted}, Reply{ReplyStatus::kNotFound, 4, 0, 0, 0, 0, 24, 0},
-        Reply{ReplyStatus::kCookieMismatch, 5, 0, 0, 0, 0, 0, 0}}) {
+        Reply{ReplyStatus::kCorrupt, 5, 0, 0, 0, 0, 0, 0}, Reply{ReplyStatus::kAuth, 6, 0, 0, 0, 0, 0, 0}}) {
     const auto b = encode_reply(r);
     write("agent_reply", "reply-" + std::to_string(i++), std::vector<uint8_t>(b.begin(), b.end()));
   }
