@@ -33,6 +33,8 @@ struct NeedleLocator {
   // Upper bound of the needle's stored size (from the chunk's size, plus codec overhead); replies
   // claiming more are refused before anything is allocated. 0: unknown.
   uint64_t max_stored_size = 0;
+  // The chunk's clear size when known: a gzip needle is never inflated past it. 0: unknown.
+  uint64_t clear_size = 0;
 };
 
 // A needle's data exactly as stored (after the volume server's own gzip, if it applied one).

@@ -1,5 +1,7 @@
 #include "transport/http/http_get.h"
 
+#include <cerrno>
+
 #include "transport/http/curl_handle.h"
 
 namespace seaweed::transport::http {
@@ -87,6 +89,9 @@ GetOutcome http_get(const GetRequest& request, const BodyConsumer& consume_body)
   outcome.head = transfer.head;
   outcome.transport_ok = code == CURLE_OK;
   if (!outcome.transport_ok) {
+    outcome.transport_errno = code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT
+                              : code == CURLE_COULDNT_CONNECT  ? ECONNREFUSED
+                                                               : EIO;
     outcome.transport_error = transfer.consumer_threw   ? "exception while consuming the body"
                               : error_buffer[0] != '\0' ? error_buffer
                                                         : curl_easy_strerror(code);

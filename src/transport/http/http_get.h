@@ -24,6 +24,7 @@ using BodyConsumer = std::function<bool(const ResponseHead& head, std::string_vi
 struct GetOutcome {
   bool transport_ok = false;    // the exchange completed (any HTTP status)
   std::string transport_error;  // libcurl's reason when it did not
+  int transport_errno = 0;      // and its errno: ETIMEDOUT, ECONNREFUSED, EIO
   ResponseHead head;            // of the final response
 };
 

@@ -1,4 +1,5 @@
-// VolumeReader over the volume servers' HTTP read path (fact sheet §2.5, §4), via libcurl.
+// VolumeReader over the volume servers' HTTP read path, via libcurl. URL forms, statuses, the ETag
+// and read JWTs: docs/seaweedfs/read-integrity.md and docs/seaweedfs/security-config.md.
 #pragma once
 
 #include <atomic>
@@ -7,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
+#include "transport/http/verified_needles.h"
 #include "transport/volume_reader.h"
 
 namespace seaweed::transport {
@@ -14,33 +17,66 @@ namespace seaweed::transport {
 struct HttpOptions {
   long connect_timeout_ms = 3000;
   long request_timeout_ms = 30000;  // whole request, per replica tried
-  std::string jwt_read_key;         // jwt.signing.read.key; empty = send no JWT
+  std::string jwt_read_key;         // [jwt.signing.read] key; empty = send no JWT
+  int64_t jwt_read_expires_sec = 10;
+  // Check every byte against the needle's CRC-32C (the ETag). Off only for the benchmark's
+  // before/after comparison (-verifyReads=false).
+  bool verify = true;
+  // Verified whole needles kept for the ranged reads that follow their first read.
+  size_t needle_cache_bytes = 32u << 20;
+  // (server, fid) -> verified CRC records, per generation (two generations).
+  size_t verified_versions = 1u << 16;
 };
 
-// Tries loc.urls in order; a 404, 5xx, transport error or timeout moves on to the next replica.
+// Tries loc.urls in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the
+// next replica. When all fail the error names every replica with its reason.
 // Thread-safe: each calling thread keeps its own keep-alive curl handle.
 class HttpVolumeReader : public VolumeReader {
  public:
   explicit HttpVolumeReader(HttpOptions options = {});
 
-  // GET with "Range: bytes=OFF-END" and no Accept-Encoding, so the server gunzips flagged needles and the
-  // range applies to clear bytes. Accepts 206, or 200 (then skips to offset). 416 (offset past the end) = 0 bytes.
+  // Clear bytes [offset, offset + dst.size()), verified: the first read of a needle on a server
+  // fetches it whole (Accept-Encoding: gzip) and checks it against the ETag; later reads send
+  // "Range: bytes=OFF-END" (no Accept-Encoding: the server gunzips gzip needles and the range
+  // applies to clear bytes) and accept a 206 only with the ETag that was verified. 416 (offset
+  // past the end) = 0 bytes.
   Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) override;
 
   // GET with "Accept-Encoding: gzip": a gzip-flagged needle arrives as stored, with gzipped = true.
+  // The stored bytes are checked against the ETag.
   Result<StoredNeedle> read_whole(const NeedleLocator& loc) override;
 
   // Body bytes delivered to callers, and HTTP requests issued (each replica tried counts).
   [[nodiscard]] uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
   [[nodiscard]] uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  // Whole-needle GETs made to verify ranged reads (first touches), and replicas found corrupt.
+  [[nodiscard]] uint64_t verify_fetches() const { return verify_fetches_.load(std::memory_order_relaxed); }
+  [[nodiscard]] uint64_t corrupt_replicas() const { return corrupt_.load(std::memory_order_relaxed); }
 
  private:
   // Header lines every request carries (Authorization when a JWT key is set).
   Result<std::vector<std::string>> common_headers(const std::string& fid) const;
+  std::string needle_url(const std::string& server, const std::string& fid, bool allow_deleted) const;
+
+  // One replica's verified answer for read_range.
+  Result<size_t> range_from(const std::string& server, const NeedleLocator& loc, const std::string& fid,
+                            const std::vector<std::string>& headers, uint64_t offset, std::span<char> dst);
+  Result<size_t> first_touch(const std::string& server, const NeedleLocator& loc, const std::string& fid,
+                             const std::vector<std::string>& headers, uint64_t offset, std::span<char> dst,
+                             http::NeedleCache::Lease lease);
+  Result<size_t> unverified_range(const NeedleLocator& loc, const std::string& fid, uint64_t offset,
+                                  std::span<char> dst);
+  void note_failure(const Error& e);
 
   HttpOptions options_;
+  http::VerifiedVersions versions_;
+  http::NeedleCache needles_;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> verify_fetches_{0};
+  std::atomic<uint64_t> corrupt_{0};
+  Counter& verify_fetches_total_;  // the same, process-wide, for /metrics
+  Counter& corrupt_total_;
 };
 
 }  // namespace seaweed::transport

@@ -32,6 +32,17 @@ std::optional<Int> parse_decimal(std::string_view text) {
   return value;
 }
 
+// "\"89abcdef\"" (or weak W/"...", or unquoted) -> 0x89abcdef.
+std::optional<uint32_t> parse_etag_crc(std::string_view value) {
+  if (istarts_with(value, "W/")) value.remove_prefix(2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  if (value.size() != 8) return std::nullopt;
+  uint32_t crc = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), crc, 16);
+  if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return crc;
+}
+
 }  // namespace
 
 void ResponseHead::on_header_line(std::string_view line) {
@@ -53,6 +64,10 @@ void ResponseHead::on_header_line(std::string_view line) {
     gzip_encoded = iequals(value, "gzip") || iequals(value, "x-gzip");
   } else if (iequals(name, "Content-Range") && istarts_with(value, "bytes ")) {
     range_start = parse_decimal<uint64_t>(trim(value.substr(6)));
+    if (const size_t slash = value.rfind('/'); slash != std::string_view::npos)
+      range_total = parse_decimal<uint64_t>(trim(value.substr(slash + 1)));
+  } else if (iequals(name, "ETag")) {
+    etag_crc = parse_etag_crc(value);
   }
 }
 
