@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace seaweed::transport {
 namespace {
 
@@ -26,32 +28,14 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_error_(fallbacks("error")),
       fallback_miss_(fallbacks("miss")),
       fallback_timeout_(fallbacks("timeout")),
-      fallback_down_(fallbacks("agent_down")) {}
+      fallback_down_(fallbacks("agent_down")),
+      fallback_corrupt_(fallbacks("corrupt")) {}
 
-std::shared_ptr<VolumeReader> FallbackVolumeReader::pick_agent(const NeedleLocator& loc, std::string& server,
-                                                               bool& any_agent, bool& recovering) {
-  const auto now = std::chrono::steady_clock::now();
-  bool any_down = false;
-  any_agent = false;
-  recovering = false;
-  for (const auto& url : loc.urls) {
-    auto agent = agent_for_(url);
-    if (!agent) continue;
-    any_agent = true;
-    {
-      std::lock_guard lock(mu_);
-      auto it = health_.find(url);
-      if (it != health_.end() && it->second.down_until > now) {
-        any_down = true;
-        continue;
-      }
-      recovering = it != health_.end();
-    }
-    server = url;
-    return agent;
-  }
-  if (any_down) fallback_down_.add();
-  return nullptr;
+bool FallbackVolumeReader::healthy(const std::string& server, bool& recovering) {
+  std::lock_guard lock(mu_);
+  auto it = health_.find(server);
+  recovering = it != health_.end();
+  return !recovering || it->second.down_until <= std::chrono::steady_clock::now();
 }
 
 void FallbackVolumeReader::mark_down(const std::string& server, const Error& why) {
@@ -77,42 +61,79 @@ void FallbackVolumeReader::mark_up(const std::string& server) {
 template <class T, class AgentCall, class HttpCall>
 Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call,
                                     uint64_t (*bytes)(const T&)) {
-  std::string server;
-  bool any_agent = false, recovering = false;
-  if (auto agent = pick_agent(loc, server, any_agent, recovering)) {
+  std::string agent_reasons;         // one per agent tried, for the error when nothing serves
+  std::vector<std::string> corrupt;  // volume servers whose copy an agent found corrupt
+  bool any_agent = false, tried = false, any_down = false;
+  int agent_code = EIO;
+  for (const auto& url : loc.urls) {
+    auto agent = agent_for_(url);
+    if (!agent) continue;
+    any_agent = true;
+    bool recovering = false;
+    if (!healthy(url, recovering)) {
+      any_down = true;
+      continue;
+    }
+    tried = true;
     Result<T> r = agent_call(*agent);
     if (r.ok()) {
-      if (recovering) mark_up(server);  // healthy agents cost no second lookup
+      if (recovering) mark_up(url);  // healthy agents cost no second lookup
       rdma_bytes_.add(bytes(*r));
       return r;
     }
     const Error& e = r.error();
+    agent_code = e.code;
+    agent_reasons += (agent_reasons.empty() ? "" : "; ") + ("agent for " + url + ": " + e.message);
+    if (e.code == EBADMSG) {  // a bad copy, not a sick agent: the next replica may be good
+      fallback_corrupt_.add();
+      corrupt.push_back(url);
+      continue;
+    }
     // A miss (needle not on this agent, e.g. appended a moment ago, or cookie refused) says nothing
     // about the agent's health; errors and timeouts do.
     if (e.code == ENOENT || e.code == EACCES || e.code == EAGAIN) {
       fallback_miss_.add();
     } else {
       (e.code == ETIMEDOUT ? fallback_timeout_ : fallback_error_).add();
-      mark_down(server, e);
+      mark_down(url, e);
     }
-    if (!options_.fallback) return e.context("agent read of " + loc.fid_text + " (fallback disabled)");
-  } else if (any_agent && !options_.fallback) {
-    return make_error(EIO, "agent for " + loc.fid_text + " is down and fallback is disabled");
+    break;
   }
-  Result<T> r = http_call();
-  if (r.ok()) http_bytes_.add(bytes(*r));
-  return r;
+  if (!tried && any_down) fallback_down_.add();
+  if (any_agent && !options_.fallback) {
+    if (!tried) return make_error(EIO, "agent for " + loc.fid_text + " is down and fallback is disabled");
+    return make_error(agent_code, agent_reasons).context("agent read of " + loc.fid_text + " (fallback disabled)");
+  }
+  if (corrupt.empty()) return finish<T>(http_call(loc), agent_reasons, bytes);
+  NeedleLocator rest = loc;
+  std::erase_if(rest.urls, [&](const std::string& url) {
+    return std::find(corrupt.begin(), corrupt.end(), url) != corrupt.end();
+  });
+  if (rest.urls.empty()) return make_error(EBADMSG, "no good replica: " + agent_reasons);
+  return finish<T>(http_call(rest), agent_reasons, bytes);
+}
+
+template <class T>
+Result<T> FallbackVolumeReader::finish(Result<T> r, const std::string& agent_reasons, uint64_t (*bytes)(const T&)) {
+  if (r.ok()) {
+    http_bytes_.add(bytes(*r));
+    return r;
+  }
+  if (agent_reasons.empty()) return r;
+  return Error{r.error().code, agent_reasons + "; " + r.error().message};
 }
 
 Result<size_t> FallbackVolumeReader::read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) {
   return run<size_t>(
       loc, [&](VolumeReader& agent) { return agent.read_range(loc, offset, dst); },
-      [&] { return http_.read_range(loc, offset, dst); }, +[](const size_t& n) { return static_cast<uint64_t>(n); });
+      [&](const NeedleLocator& l) { return http_.read_range(l, offset, dst); },
+      +[](const size_t& n) { return static_cast<uint64_t>(n); });
 }
 
 Result<StoredNeedle> FallbackVolumeReader::read_whole(const NeedleLocator& loc) {
   return run<StoredNeedle>(
-      loc, [&](VolumeReader& agent) { return agent.read_whole(loc); }, [&] { return http_.read_whole(loc); },
+      loc, [&](VolumeReader& agent) { return agent.read_whole(loc); },
+      [&](const NeedleLocator& l) { return http_.read_whole(l); },
       +[](const StoredNeedle& n) { return static_cast<uint64_t>(n.data.size()); });
 }
 

@@ -2,6 +2,9 @@
 // volume server is tried first; any error, timeout, miss or disconnect sends the same request
 // over HTTP, and a failing agent is skipped for a backoff period (doubling up to a ceiling) so
 // reads don't pay its timeout again and again. With fallback disabled the agent's error is final.
+// A corrupt replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: the agent
+// is not marked down, the next replica's agent is tried, then HTTP on the replicas not found
+// corrupt. When no replica is good the error names each one with its reason.
 #pragma once
 
 #include <chrono>
@@ -37,16 +40,16 @@ class FallbackVolumeReader : public VolumeReader {
     std::chrono::steady_clock::time_point down_until{};
     std::chrono::milliseconds backoff{0};
   };
-  // The agent to try for this needle (first replica with a healthy agent), with its server URL.
-  // any_agent tells whether some replica has an agent at all (healthy or backing off).
-  // recovering: the picked agent has a health record (it failed before), so a success must clear it.
-  std::shared_ptr<VolumeReader> pick_agent(const NeedleLocator& loc, std::string& server, bool& any_agent,
-                                           bool& recovering);
+  // Whether the agent of this volume server may be tried now. recovering: it has a health record
+  // (it failed before), so a success must clear it.
+  bool healthy(const std::string& server, bool& recovering);
   void mark_down(const std::string& server, const Error& why);
   void mark_up(const std::string& server);
 
   template <class T, class AgentCall, class HttpCall>
   Result<T> run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call, uint64_t (*bytes)(const T&));
+  template <class T>
+  Result<T> finish(Result<T> r, const std::string& agent_reasons, uint64_t (*bytes)(const T&));
 
   VolumeReader& http_;
   AgentLookup agent_for_;
@@ -60,6 +63,7 @@ class FallbackVolumeReader : public VolumeReader {
   Counter& fallback_miss_;
   Counter& fallback_timeout_;
   Counter& fallback_down_;
+  Counter& fallback_corrupt_;
 };
 
 }  // namespace seaweed::transport

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "transport/agent_map.h"
 
@@ -13,19 +16,22 @@ namespace {
 class FakeReader : public VolumeReader {
  public:
   explicit FakeReader(char fill) : fill_(fill) {}
-  Result<size_t> read_range(const NeedleLocator&, uint64_t, std::span<char> dst) override {
+  Result<size_t> read_range(const NeedleLocator& loc, uint64_t, std::span<char> dst) override {
     ++calls;
+    last_urls = loc.urls;
     if (error) return *error;
     std::memset(dst.data(), fill_, dst.size());
     return dst.size();
   }
-  Result<StoredNeedle> read_whole(const NeedleLocator&) override {
+  Result<StoredNeedle> read_whole(const NeedleLocator& loc) override {
     ++calls;
+    last_urls = loc.urls;
     if (error) return *error;
     return StoredNeedle{std::string(8, fill_), false};
   }
   int calls = 0;
   std::optional<Error> error;
+  std::vector<std::string> last_urls;
 
  private:
   char fill_;
@@ -113,6 +119,62 @@ TEST_F(Fixture, NoAgentMeansHttp) {
   FallbackVolumeReader r(http, [](const std::string&) { return nullptr; }, {});
   ASSERT_TRUE(r.read_whole(loc()).ok());
   EXPECT_EQ(http.calls, 1);
+}
+
+// Both replicas with an agent.
+struct TwoAgents : Fixture {
+  std::shared_ptr<FakeReader> agent2 = std::make_shared<FakeReader>('s');
+  FallbackVolumeReader::AgentLookup lookup2 = [this](const std::string& url) -> std::shared_ptr<VolumeReader> {
+    return url == "vs1:8080" ? agent : url == "vs2:8080" ? agent2 : nullptr;
+  };
+};
+
+TEST_F(TwoAgents, CorruptReplicaTriesTheNextReplicasAgentAndKeepsTheAgentUp) {
+  FallbackVolumeReader r(http, lookup2, {true, std::chrono::milliseconds(60000), std::chrono::milliseconds(60000)});
+  agent->error = make_error(EBADMSG, "CRC32C mismatch");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(buf[0], 's');
+  EXPECT_EQ(http.calls, 0);
+  agent->error.reset();
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());  // not backing off: a bad copy is not a sick agent
+  EXPECT_EQ(buf[0], 'r');
+  EXPECT_EQ(agent->calls, 2);
+}
+
+TEST_F(Fixture, HttpSkipsTheReplicaAnAgentFoundCorrupt) {
+  FallbackVolumeReader r(http, lookup, {});
+  agent->error = make_error(EBADMSG, "CRC32C mismatch");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(buf[0], 'h');
+  EXPECT_EQ(http.last_urls, std::vector<std::string>{"vs2:8080"});
+  ASSERT_TRUE(r.read_whole(loc()).ok());
+  EXPECT_EQ(http.last_urls, std::vector<std::string>{"vs2:8080"});
+}
+
+TEST_F(TwoAgents, NoGoodReplicaNamesEachAndSkipsHttp) {
+  FallbackVolumeReader r(http, lookup2, {});
+  agent->error = make_error(EBADMSG, "needle 3,0100000002: CRC32C mismatch");
+  agent2->error = make_error(EBADMSG, "needle 3,0100000002: CRC32C mismatch");
+  char buf[4];
+  auto n = r.read_range(loc(), 0, buf);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, EBADMSG);
+  EXPECT_EQ(n.error().message,
+            "no good replica: agent for vs1:8080: needle 3,0100000002: CRC32C mismatch; agent for vs2:8080: needle "
+            "3,0100000002: CRC32C mismatch");
+  EXPECT_EQ(http.calls, 0);
+}
+
+TEST_F(Fixture, HttpFailureAfterACorruptAgentNamesBoth) {
+  FallbackVolumeReader r(http, lookup, {});
+  agent->error = make_error(EBADMSG, "CRC32C mismatch");
+  http.error = make_error(EIO, "read 3,0100000002 [0,+4): vs2:8080: HTTP 500");
+  char buf[4];
+  auto n = r.read_range(loc(), 0, buf);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message, "agent for vs1:8080: CRC32C mismatch; read 3,0100000002 [0,+4): vs2:8080: HTTP 500");
 }
 
 TEST(AgentMap, ParseAndExplicitEntriesWin) {
