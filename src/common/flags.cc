@@ -53,10 +53,20 @@ Status FlagSet::apply_mount_options(const std::string& list) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
+    // suid/dev (and their no- forms) set the program's -suid/-dev flags when it has them.
+    if (name == "suid" || name == "dev" || name == "nosuid" || name == "nodev") {
+      const bool negated = name.rfind("no", 0) == 0;
+      const std::string flag = negated ? name.substr(2) : name;
+      if (auto f = flags_.find(flag); f != flags_.end()) {
+        set_[flag] = true;
+        if (auto s = f->second.assign(negated ? "false" : "true"); !s) return s;
+      }
+      continue;
+    }
     // Generic mount(8) options that carry no meaning for us.
-    if (name == "rw" || name == "ro" || name == "dev" || name == "nodev" || name == "suid" || name == "nosuid" ||
-        name == "exec" || name == "noexec" || name == "auto" || name == "noauto" || name == "user" ||
-        name == "nouser" || name == "_netdev" || name == "nofail" || name == "defaults" || name.rfind("x-", 0) == 0) {
+    if (name == "rw" || name == "ro" || name == "exec" || name == "noexec" || name == "auto" || name == "noauto" ||
+        name == "user" || name == "nouser" || name == "_netdev" || name == "nofail" || name == "defaults" ||
+        name.rfind("x-", 0) == 0) {
       if (name == "ro") {
         if (auto f = flags_.find("readOnly"); f != flags_.end()) {
           set_["readOnly"] = true;

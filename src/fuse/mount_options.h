@@ -12,6 +12,8 @@ struct MountOptions {
   std::string mountpoint;
   bool read_only = true;  // the only mode for now: every write op answers EROFS
   bool allow_others = false;
+  bool suid = false;                // -o suid (root only): honour setuid bits; default nosuid
+  bool dev = false;                 // -o dev (root only): honour device files; default nodev
   int64_t cache_capacity_mb = 128;  // decoded-chunk cache shared by all open files
   int64_t cache_meta_ttl_sec = 1;   // kernel attribute/entry timeout and our entry cache age
   int64_t cache_meta_mb = 32;       // entries, listings and layouts cached by path (LRU), all together

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,7 +41,8 @@ bool is_mountpoint(const std::string& path) {
   return false;
 }
 
-// Buffered readers get 1 MiB READs only when the bdi readahead allows it (limits.md §2b).
+// Buffered readers get 1 MiB READs only when the bdi readahead allows it (the kernel caps a
+// buffered READ at the bdi's read_ahead_kb).
 void raise_readahead(const std::string& mountpoint, int64_t kb) {
   struct stat st {};
   if (kb <= 0 || ::stat(mountpoint.c_str(), &st) != 0) return;
@@ -51,7 +53,39 @@ void raise_readahead(const std::string& mountpoint, int64_t kb) {
   if (!out) spdlog::debug("could not set {} (needs root); kernel default readahead stays", path);
 }
 
+// fsname is shown in /proc/mounts; libfuse splits options at ',' and reads '\\' escapes, and
+// fusermount3 has its own rules. Anything but a plain path character is written as %XX, so the
+// filer address and path can never end the option (",allow_other") or start another.
+std::string escape_fsname(std::string_view text) {
+  constexpr size_t kMaxBytes = 512;  // the whole option string must fit in one page
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("/._-:+@~[]").find(static_cast<char>(c)) != std::string_view::npos;
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    if (out.size() >= kMaxBytes) break;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string fuse_mount_options(const MountOptions& options) {
+  std::string o = "fsname=" + escape_fsname("seaweedfs:" + options.filer + ":" + options.filer_path) +
+                  ",subtype=seaweedfs,default_permissions";
+  if (options.read_only) o += ",ro";
+  if (options.allow_others) o += ",allow_other";
+  o += options.suid ? ",suid" : ",nosuid";
+  o += options.dev ? ",dev" : ",nodev";
+  return o;
+}
 
 Status check_mountpoint(const std::string& mountpoint) {
   if (mountpoint.empty()) return make_error(EINVAL, "no mountpoint given");
@@ -70,10 +104,7 @@ Status check_mountpoint(const std::string& mountpoint) {
 }
 
 Status run_session(FileSystem& fs, const MountOptions& options) {
-  std::string fuse_opts =
-      "fsname=seaweedfs:" + options.filer + ":" + options.filer_path + ",subtype=seaweedfs,default_permissions";
-  if (options.read_only) fuse_opts += ",ro";
-  if (options.allow_others) fuse_opts += ",allow_other";
+  std::string fuse_opts = fuse_mount_options(options);
   std::vector<std::string> words = {"seaweed-rdma-mount", "-o", fuse_opts};
   if (options.debug_fuse) words.emplace_back("-d");
   std::vector<char*> argv;

@@ -10,6 +10,10 @@ namespace seaweed::fuse {
 // Clear errors for a missing, non-directory, stale or already-mounted mountpoint.
 Status check_mountpoint(const std::string& mountpoint);
 
+// The -o option string handed to libfuse: fsname (its text escaped, so a filer path cannot add
+// options), subtype, ro, allow_other when asked, and nosuid,nodev unless root asked for suid/dev.
+std::string fuse_mount_options(const MountOptions& options);
+
 // Blocks until the file system is unmounted or a signal arrives.
 Status run_session(FileSystem& fs, const MountOptions& options);
 

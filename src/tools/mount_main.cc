@@ -1,5 +1,6 @@
 // seaweed-rdma-mount: flag parsing and wiring only.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
   flags.add_string("dir", &dir, "mountpoint (or give it as the last argument)");
   flags.add_bool("readOnly", &read_only, "read-only mount (the only mode for now)");
   flags.add_bool("allowOthers", &opt.allow_others, "let other users access the mount (allow_other)");
+  flags.add_bool("suid", &opt.suid, "honour setuid/setgid bits (root only; default nosuid; also -o suid)");
+  flags.add_bool("dev", &opt.dev, "honour device files (root only; default nodev; also -o dev)");
   flags.add_int("cacheCapacityMB", &opt.cache_capacity_mb, "memory for decoded chunks shared by all files");
   flags.add_int("cacheMetaTtlSec", &opt.cache_meta_ttl_sec, "seconds the kernel and the mount keep attributes");
   flags.add_int("cacheMetaMB", &opt.cache_meta_mb,
@@ -111,6 +114,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (pos.size() == 1) dir = pos[0];
+  if ((opt.suid || opt.dev) && ::geteuid() != 0) {
+    std::cerr << "seaweed-rdma-mount: -o suid and -o dev need root\n";
+    return 2;
+  }
   if (dir.empty()) {
     std::cerr << "seaweed-rdma-mount: no mountpoint given\n" << flags.usage(kSynopsis);
     return 2;
