@@ -40,7 +40,8 @@ Result<FilerAddress> FilerAddress::parse(const std::string& text) {
   return a;
 }
 
-std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose) {
+std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose,
+                                                  std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(1 << 30);  // entries with thousands of chunks exceed the 4 MiB default
   args.SetMaxSendMessageSize(64 << 20);
@@ -53,7 +54,8 @@ std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, i
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   if (purpose > 0) args.SetInt("seaweed.channel.purpose", purpose);
-  return grpc::CreateCustomChannel(address.grpc(), grpc::InsecureChannelCredentials(), args);
+  if (!credentials) credentials = grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(address.grpc(), credentials, args);
 }
 
 }  // namespace seaweed::filer

@@ -1,4 +1,5 @@
-// "host:port" or "host:port.grpcPort" as `weed` takes filer addresses (fact sheet §0).
+// "host:port" or "host:port.grpcPort" as `weed` takes filer addresses (gRPC port = HTTP port + 10000
+// unless given).
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,8 @@
 
 namespace grpc {
 class Channel;
-}
+class ChannelCredentials;
+}  // namespace grpc
 
 namespace seaweed::filer {
 
@@ -27,6 +29,8 @@ struct FilerAddress {
 // A gRPC channel to the filer with the settings every caller needs: large receive limit,
 // keepalive the filer tolerates, and a bounded reconnect backoff. `purpose` > 0 gives a separate
 // connection (gRPC shares connections between channels with identical arguments).
-std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose = 0);
+// credentials: from filer_channel_credentials(); null dials in plain text.
+std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose = 0,
+                                                  std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 }  // namespace seaweed::filer

@@ -1,11 +1,16 @@
 #include "filer/filer_client.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
 
 #include <random>
 
 #include "common/metrics.h"
 #include "filer/metadata_subscriber.h"
+#include "filer/channel_credentials.h"
 
 namespace seaweed::filer {
 namespace {
@@ -31,6 +36,40 @@ Error rpc_error(const grpc::Status& status, const std::string& what) {
       break;
   }
   return make_error(code, what + ": " + status.error_message());
+}
+
+// Why a filer that did not answer did not: when its port speaks TLS and we do not (or the
+// reverse) the gRPC error is a vague "unavailable"; a handshake probe tells which it is.
+Error connect_error(const grpc::Status& status, const FilerAddress& address, bool tls,
+                    std::chrono::milliseconds timeout) {
+  const std::string who = "filer " + address.http() + " (gRPC " + address.grpc() + ")";
+  const PortSpeaks speaks =
+      probe_tls(address.host, address.grpc_port, std::min(timeout, std::chrono::milliseconds(2000)));
+  if (speaks == PortSpeaks::kPlain && tls)
+    return make_error(EPROTO, who +
+                                  ": TLS handshake failed: the filer does not speak TLS ([grpc] in security.toml: "
+                                  "the mount has TLS settings, the filer has none)");
+  if (speaks == PortSpeaks::kTls && !tls)
+    return make_error(EPROTO, who +
+                                  ": the filer requires TLS: put the cluster's [grpc] ca and [grpc.client] "
+                                  "cert/key in security.toml (or -security.config)");
+  if (speaks == PortSpeaks::kTls && tls)
+    return make_error(EACCES, who +
+                                  ": TLS handshake failed: certificates not accepted (check [grpc] ca and "
+                                  "[grpc.client] cert/key in security.toml): " +
+                                  status.error_message());
+  return rpc_error(status, who + " is not reachable");
+}
+
+// gRPC core writes its own lines to stderr (e.g. every failed TLS handshake); they go to our log
+// at debug level instead, so a failure is the one line the caller reports.
+void route_grpc_logs_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gpr_set_log_function([](gpr_log_func_args* args) {
+      spdlog::debug("grpc {}:{}: {}", args->file ? args->file : "", args->line, args->message ? args->message : "");
+    });
+  });
 }
 
 }  // namespace
@@ -59,14 +98,14 @@ std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseco
 }
 
 Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& address, FilerClientOptions options) {
-  auto channel = make_filer_channel(address);
+  route_grpc_logs_once();
+  auto channel = make_filer_channel(address, 0, options.credentials);
   std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
 
   auto ctx = client->context(options.connect_timeout, "GetFilerConfiguration");
   filer_pb::GetFilerConfigurationRequest request;
   grpc::Status status = client->stub_->GetFilerConfiguration(ctx.get(), request, &client->configuration_);
-  if (!status.ok())
-    return rpc_error(status, "filer " + address.http() + " (gRPC " + address.grpc() + ") is not reachable");
+  if (!status.ok()) return connect_error(status, address, options.credentials != nullptr, options.connect_timeout);
   return client;
 }
 
@@ -125,7 +164,7 @@ Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes
   filer_pb::LookupVolumeResponse response;
   grpc::Status status = stub_->LookupVolume(ctx.get(), request, &response);
   if (!status.ok()) {
-    // One unknown id fails the whole request (fact sheet §1.4): retry ids one by one.
+    // One unknown id fails the whole request (the filer drops the partial map): retry ids one by one.
     if (volume_ids.size() > 1) {
       for (uint32_t vid : volume_ids) {
         auto one = lookup_volumes({vid});
@@ -160,7 +199,8 @@ std::unique_ptr<Subscription> FilerClient::subscribe(const std::string& path_pre
   std::random_device random;
   const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
   auto subscriber =
-      std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event), std::move(on_gap));
+      std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event), std::move(on_gap),
+                                         options_.credentials);
   subscriber->start(since_ns);
   return subscriber;
 }

@@ -19,6 +19,8 @@
 namespace seaweed::filer {
 
 struct FilerClientOptions {
+  // From filer_channel_credentials(): mutual TLS per security.toml; null dials in plain text.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds call_timeout{15000};
   uint32_t list_page_size = 1024;  // explicit ListEntries limit; never rely on the server default
@@ -26,7 +28,8 @@ struct FilerClientOptions {
 
 class FilerClient final : public MetadataSource {
  public:
-  // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout.
+  // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout. When
+  // the TLS settings of the two sides differ the error says so in one line.
   static Result<std::unique_ptr<FilerClient>> connect(const FilerAddress& address, FilerClientOptions options = {});
 
   [[nodiscard]] const FilerAddress& address() const { return address_; }

@@ -8,13 +8,14 @@
 namespace seaweed::filer {
 
 MetadataSubscriber::MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature,
-                                       OnEvent on_event, OnGap on_gap)
+                                       OnEvent on_event, OnGap on_gap,
+                                       std::shared_ptr<grpc::ChannelCredentials> credentials)
     : prefix_(std::move(path_prefix)),
       signature_(signature),
       on_event_(std::move(on_event)),
       on_gap_(std::move(on_gap)) {
   // Its own connection: a long-lived stream should not share fate (or flow control) with lookups.
-  channel_ = make_filer_channel(address, /*purpose=*/1);
+  channel_ = make_filer_channel(address, /*purpose=*/1, std::move(credentials));
   stub_ = filer_pb::SeaweedFiler::NewStub(channel_);
 }
 

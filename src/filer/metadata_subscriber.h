@@ -23,8 +23,9 @@ class MetadataSubscriber final : public Subscription {
   using OnEvent = MetadataSource::OnEvent;
   using OnGap = MetadataSource::OnGap;
 
+  // credentials: as for FilerClient (null: plain text).
   MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature, OnEvent on_event,
-                     OnGap on_gap);
+                     OnGap on_gap, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~MetadataSubscriber() override;
   MetadataSubscriber(const MetadataSubscriber&) = delete;
   MetadataSubscriber& operator=(const MetadataSubscriber&) = delete;

@@ -23,7 +23,6 @@ struct MountOptions {
   int64_t prefetch_blocks = 8;      // 1 MiB blocks kept in flight ahead of one sequential reader
   int64_t prefetch_threads = 4;
   int64_t http_timeout_ms = 30000;
-  std::string jwt_read_key;  // empty: volume servers need no read JWT
   bool debug_fuse = false;
 };
 

@@ -9,6 +9,8 @@
 
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/security_config.h"
+#include "filer/channel_credentials.h"
 #include "filer/filer_client.h"
 #include "fuse/filesystem.h"
 #include "fuse/session.h"
@@ -44,8 +46,8 @@ int fail(const seaweed::Error& e) {
 
 int main(int argc, char** argv) {
   seaweed::fuse::MountOptions opt;
-  std::string dir, log_level = "info", verbosity;
-  bool version = false, read_only = true;
+  std::string dir, log_level = "info", verbosity, security_config, jwt_read_key_flag;
+  bool version = false, read_only = true, verify_reads = true;
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
   bool subscribe = true, rdma_peer_errors = true;
@@ -68,7 +70,14 @@ int main(int argc, char** argv) {
   flags.add_int("prefetchBlocks", &opt.prefetch_blocks, "1 MiB blocks fetched ahead of one sequential reader (0: off)");
   flags.add_int("prefetchThreads", &opt.prefetch_threads, "threads fetching readahead blocks");
   flags.add_int("volumeTimeoutMs", &opt.http_timeout_ms, "timeout of one volume server request");
-  flags.add_string("jwt.signing.read.key", &opt.jwt_read_key, "HMAC key for volume server read JWTs, if required");
+  flags.add_string("security.config", &security_config,
+                   "security.toml to read (default: weed's search path ./, $HOME/.seaweedfs/, "
+                   "/usr/local/etc/seaweedfs/, /etc/seaweedfs/; WEED_* environment variables override it)");
+  flags.add_string("jwt.signing.read.key", &jwt_read_key_flag,
+                   "deprecated: visible to every local user in /proc/PID/cmdline; use [jwt.signing.read] key in "
+                   "security.toml or WEED_JWT_SIGNING_READ_KEY");
+  flags.add_bool("verifyReads", &verify_reads,
+                 "check every byte read over HTTP against the needle's CRC-32C; false only to measure its cost");
   flags.add_bool("subscribeMetadata", &subscribe, "follow the filer's metadata events to keep caches coherent");
   flags.add_bool("debug.fuse", &opt.debug_fuse, "log every FUSE request (libfuse -d)");
   flags.add_bool("rdma.enabled", &rdma_enabled, "read through RDMA agents where one serves the volume server");
@@ -132,14 +141,40 @@ int main(int argc, char** argv) {
   if (auto s = seaweed::fuse::check_mountpoint(opt.mountpoint); !s) return fail(s.error());
   auto address = seaweed::filer::FilerAddress::parse(opt.filer);
   if (!address.ok()) return fail(address.error());
-  auto filer = seaweed::filer::FilerClient::connect(*address);
+
+  // The cluster's security settings, found the way weed finds them.
+  auto security = seaweed::load_security_config(security_config);
+  if (!security.ok()) return fail(security.error());
+  if (!jwt_read_key_flag.empty()) {
+    spdlog::warn(
+        "-jwt.signing.read.key is deprecated: every local user can read it in /proc/{}/cmdline; put it in "
+        "security.toml ([jwt.signing.read] key) or WEED_JWT_SIGNING_READ_KEY",
+        ::getpid());
+    security->jwt_read_key = jwt_read_key_flag;
+  }
+  if (security->grpc_tls_partial())
+    spdlog::warn(
+        "security config {}: [grpc] ca, [grpc.client] cert and key must all be set for TLS; dialling the "
+        "filer in plain text",
+        security->source);
+  auto credentials = seaweed::filer::filer_channel_credentials(*security);
+  if (!credentials.ok()) return fail(credentials.error());
+  seaweed::filer::FilerClientOptions filer_options;
+  filer_options.credentials = *credentials;
+  auto filer = seaweed::filer::FilerClient::connect(*address, filer_options);
   if (!filer.ok()) return fail(filer.error());
   spdlog::info("filer {} (version {}, cipher {})", address->http(), (*filer)->configuration().version(),
                (*filer)->configuration().cipher());
+  spdlog::info("security config: {} (read JWT {}, filer gRPC {})",
+               security->source.empty() ? "none found" : security->source,
+               security->jwt_read_key.empty() ? "off" : "on", security->grpc_tls() ? "mutual TLS" : "plain text");
 
   seaweed::transport::HttpOptions http_options;
   http_options.request_timeout_ms = opt.http_timeout_ms;
-  http_options.jwt_read_key = opt.jwt_read_key;
+  http_options.jwt_read_key = security->jwt_read_key;
+  http_options.jwt_read_expires_sec = security->jwt_read_expires_sec;
+  http_options.verify = verify_reads;
+  if (!verify_reads) spdlog::warn("-verifyReads=false: bytes read over HTTP are NOT checked (benchmark use only)");
   seaweed::transport::HttpVolumeReader http(http_options);
 
   auto explicit_agents = seaweed::transport::AgentMap::parse(rdma_agents);
@@ -156,7 +191,7 @@ int main(int argc, char** argv) {
         options.max_in_flight = static_cast<size_t>(std::max<int64_t>(1, rdma_max_concurrent));
         options.busy_poll_us = static_cast<int>(std::max<int64_t>(0, rdma_busy_poll_us));
         options.peer_error_handling = rdma_peer_errors;
-        options.jwt_read_key = opt.jwt_read_key;  // agents enforce the volume servers' read JWT too
+        options.jwt_read_key = security->jwt_read_key;  // agents enforce the volume servers' read JWT too
         return connect_agent(address, options);
       });
   seaweed::transport::FallbackOptions fallback_options;
@@ -179,8 +214,8 @@ int main(int argc, char** argv) {
     auto* agent = dynamic_cast<seaweed::transport::ucx::AgentVolumeReader*>(agents.agent_for(volume_server).get());
     return agent ? agent->address() : std::string();
   };
-  if (!opt.jwt_read_key.empty()) {
-    snapshot_config.mint_token = [key = opt.jwt_read_key](const std::string& fid, int32_t& lifetime) {
+  if (!security->jwt_read_key.empty()) {
+    snapshot_config.mint_token = [key = security->jwt_read_key](const std::string& fid, int32_t& lifetime) {
       constexpr int32_t kLifetime = 60;
       lifetime = kLifetime;
       const auto now =
