@@ -25,7 +25,7 @@ struct HttpOptions {
   // Verified whole needles kept for the ranged reads that follow their first read.
   size_t needle_cache_bytes = 32u << 20;
   // (server, fid) -> verified CRC records, per generation (two generations).
-  size_t verified_versions = 1u << 16;
+  size_t verified_versions = 1u << 15;
 };
 
 // Tries loc.urls in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the

@@ -24,7 +24,7 @@ namespace seaweed::transport::http {
 // back, so records in use survive. At most 2 * per_generation records.
 class VerifiedVersions {
  public:
-  explicit VerifiedVersions(size_t per_generation = 1 << 16) : per_generation_(per_generation) {}
+  explicit VerifiedVersions(size_t per_generation = 1 << 15) : per_generation_(per_generation) {}
 
   std::optional<uint32_t> get(const std::string& server, const std::string& fid);
   void put(const std::string& server, const std::string& fid, uint32_t crc);
