@@ -229,12 +229,13 @@ def test_tls_filer_mounts_with_the_clusters_security_toml(tls_cluster):
                name="tls-mount") as m:
         assert m.p("/tls/a.bin").read_bytes() == data
         assert "filer gRPC mutual TLS" in m.log(200), m.log(30)
-        # the metadata subscription runs over TLS too: a new file shows up without a lookup miss
+        # the metadata subscription runs over TLS too (its own channel): it never ends
         tls_cluster.put("/tls/b.bin", b"after mount\n")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and "b.bin" not in os.listdir(m.p("/tls")):
             time.sleep(0.05)
         assert m.p("/tls/b.bin").read_bytes() == b"after mount\n"
+        assert "metadata stream from the filer ended" not in m.log(500), m.log(30)
 
 
 def test_tls_filer_without_security_toml_fails_in_one_line(tls_cluster, empty_dir):
@@ -245,6 +246,14 @@ def test_tls_filer_without_security_toml_fails_in_one_line(tls_cluster, empty_di
 def test_certificate_of_another_ca_fails_in_one_line(tls_cluster, pki_dir, empty_dir):
     other = make_pki(pki_dir / "other", "other")
     (empty_dir / "security.toml").write_text(tls_toml(other, sections=("client",)))
+    [line] = run_mount_expecting_failure(tls_cluster, empty_dir, no_config_env(empty_dir))
+    assert "TLS handshake failed" in line and "certificates not accepted" in line, line
+
+
+def test_client_certificate_the_filer_refuses_fails_in_one_line(tls_cluster, pki, pki_dir, empty_dir):
+    other = make_pki(pki_dir / "other-client", "intruder")
+    (empty_dir / "security.toml").write_text(
+        f'[grpc]\nca = "{pki["ca"]}"\n[grpc.client]\ncert = "{other["cert"]}"\nkey = "{other["key"]}"\n')
     [line] = run_mount_expecting_failure(tls_cluster, empty_dir, no_config_env(empty_dir))
     assert "TLS handshake failed" in line and "certificates not accepted" in line, line
 

@@ -53,7 +53,10 @@ Error connect_error(const grpc::Status& status, const FilerAddress& address, boo
     return make_error(EPROTO, who +
                                   ": the filer requires TLS: put the cluster's [grpc] ca and [grpc.client] "
                                   "cert/key in security.toml (or -security.config)");
-  if (speaks == PortSpeaks::kTls && tls)
+  // Both speak TLS and the filer answered our probe, yet the call failed at once: one side
+  // refused the other's certificate (ours: "certificate verify failed"; the filer's: the
+  // connection is reset after the handshake).
+  if (speaks == PortSpeaks::kTls && tls && status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)
     return make_error(EACCES, who +
                                   ": TLS handshake failed: certificates not accepted (check [grpc] ca and "
                                   "[grpc.client] cert/key in security.toml): " +
