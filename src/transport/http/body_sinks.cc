@@ -183,7 +183,13 @@ void FirstTouchSink::decide(const ResponseHead& head) {
   }
   const bool covers = !head.gzip_encoded && offset_ == 0 && length && *length <= dst_.size();
   keep_ = head.gzip_encoded || (!covers && length && *length <= keep_limit_);
-  if (keep_ && length) data_.reserve(static_cast<size_t>(std::min(*length, kMaxReserveBytes)));
+  if (keep_ && length) {
+    const auto size = static_cast<size_t>(std::min(*length, kMaxReserveBytes));
+    if (take_buffer_)
+      data_ = take_buffer_(size);
+    else
+      data_.reserve(size);
+  }
 }
 
 bool FirstTouchSink::consume(const ResponseHead& head, std::string_view bytes) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -107,8 +108,15 @@ class WholeSink {
 //     that the request covers whole, or too large to keep).
 class FirstTouchSink {
  public:
-  FirstTouchSink(uint64_t offset, std::span<char> dst, uint64_t max_bytes, uint64_t keep_limit)
-      : offset_(offset), dst_(dst), max_bytes_(max_bytes), keep_limit_(keep_limit) {}
+  // take_buffer(n): an empty string with room for n bytes to keep the body in (recycled storage).
+  using BufferSource = std::function<std::string(size_t)>;
+  FirstTouchSink(uint64_t offset, std::span<char> dst, uint64_t max_bytes, uint64_t keep_limit,
+                 BufferSource take_buffer = nullptr)
+      : offset_(offset),
+        dst_(dst),
+        max_bytes_(max_bytes),
+        keep_limit_(keep_limit),
+        take_buffer_(std::move(take_buffer)) {}
 
   bool consume(const ResponseHead& head, std::string_view bytes);
 
@@ -127,6 +135,7 @@ class FirstTouchSink {
   std::span<char> dst_;
   uint64_t max_bytes_;
   uint64_t keep_limit_;
+  BufferSource take_buffer_;
   bool decided_ = false;
   bool keep_ = false;
   bool too_long_ = false;

@@ -173,7 +173,8 @@ Result<size_t> HttpVolumeReader::first_touch(const std::string& server, const Ne
   verify_fetches_.fetch_add(1, std::memory_order_relaxed);
   verify_fetches_total_.add();
   const uint64_t max_bytes = loc.max_stored_size != 0 ? loc.max_stored_size : kUnknownSizeCap;
-  http::FirstTouchSink sink(offset, dst, max_bytes, needles_.max_entry_bytes());
+  http::FirstTouchSink sink(offset, dst, max_bytes, needles_.max_entry_bytes(),
+                            [this](size_t n) { return needles_.take_buffer(n); });
   const auto outcome = get(needle_url(server, fid, loc.allow_deleted), with(headers, "Accept-Encoding: gzip"), options_,
                            requests_, sink);
   auto verified = sink.finish(outcome);
@@ -188,7 +189,7 @@ Result<size_t> HttpVolumeReader::first_touch(const std::string& server, const Ne
     if (!inflated.ok()) return inflated.error().context("gunzip the verified needle");
     clear = std::move(inflated.value());
   }
-  auto bytes = std::make_shared<const std::string>(std::move(clear));
+  auto bytes = needles_.share(std::move(clear));
   lease.publish(bytes);
   return slice(*bytes, offset, dst);
 }

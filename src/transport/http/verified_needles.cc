@@ -66,6 +66,37 @@ NeedleCache::Bytes NeedleCache::find(const std::string& fid) {
   return it->second->second;
 }
 
+std::string NeedleCache::take_buffer(size_t size) {
+  {
+    std::lock_guard lock(spares_->mu);
+    auto& free = spares_->free;
+    for (auto it = free.begin(); it != free.end(); ++it) {
+      if (it->capacity() < size) continue;
+      std::string buffer = std::move(*it);
+      spares_->bytes -= buffer.capacity();
+      free.erase(it);
+      buffer.clear();
+      return buffer;
+    }
+  }
+  std::string buffer;
+  buffer.reserve(size);
+  return buffer;
+}
+
+NeedleCache::Bytes NeedleCache::share(std::string&& bytes) {
+  auto* owned = new std::string(std::move(bytes));  // owned by the shared_ptr below
+  return Bytes(owned, [spares = spares_](const std::string* s) { spares->give_back(const_cast<std::string*>(s)); });
+}
+
+void NeedleCache::Spares::give_back(std::string* s) {
+  std::unique_ptr<std::string> owned(s);
+  std::lock_guard lock(mu);
+  if (bytes + owned->capacity() > limit) return;
+  bytes += owned->capacity();
+  free.push_back(std::move(*owned));
+}
+
 NeedleCache::Acquired NeedleCache::acquire(const std::string& fid) {
   std::unique_lock lock(mu_);
   if (auto it = index_.find(fid); it != index_.end()) {
