@@ -44,7 +44,7 @@ class Damaged:
     fid: str = ""           # the damaged (2nd) chunk's needle
     dat: Path | None = None  # the .dat that was damaged
     server: int = 0          # index of the volume server holding it
-    bad_range: tuple[int, int] = (0, 0)  # file bytes of the damaged chunk
+    bad_range: tuple[int, int] = (0, 0)  # file bytes of the damaged chunk(s)
 
 
 def find_dats(cluster: Cluster, collection: str) -> list[Path]:
@@ -75,6 +75,13 @@ def damage(cluster: Cluster, f: Damaged, collection: str, on_server: int | None 
     dat, pos = hits[0]
     f.dat = dat
     f.server = 0 if (cluster.dir / "data") in dat.parents else int(dat.relative_to(cluster.dir).parts[0][3:])
+    if f.how == "truncate":
+        # Chunks written after the 2nd into the same volume are cut off with it: the 3rd often is.
+        blob, cut = dat.read_bytes(), pos + 3 * PAGE
+        for later in chunks[2:]:
+            lstart = int(later.get("offset", 0))
+            if blob.find(f.data[lstart:lstart + 64]) >= cut:
+                f.bad_range = (f.bad_range[0], lstart + int(later["size"]))
     with open(dat, "r+b") as out:
         if f.how == "flip":
             out.seek(pos + 1001)
