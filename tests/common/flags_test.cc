@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -129,18 +131,77 @@ TEST(FlagSet, MissingValueIsError) {
 
 TEST(FlagSet, MountOptionList) {
   Fixture f;
-  ASSERT_TRUE(f.parse({"-o", "rw,ro,nosuid,_netdev,x-systemd.automount,filer=h:1,verbose,cacheSizeMB=64"}).ok());
-  EXPECT_TRUE(f.read_only);  // "ro" maps onto readOnly
+  ASSERT_TRUE(f.parse({"-o", "filer=h:1,verbose,cacheSizeMB=64,readOnly"}).ok());
   EXPECT_EQ(f.filer, "h:1");
   EXPECT_TRUE(f.verbose);
   EXPECT_EQ(f.cache_mb, 64);
+  EXPECT_TRUE(f.read_only);
   EXPECT_TRUE(f.flags.was_set("readOnly"));
+}
+
+TEST(FlagSet, MountOptionFilterSeesItemsFirst) {
+  Fixture f;
+  std::vector<std::string> seen;
+  f.flags.set_option_filter([&](const std::string& name, const std::string* value) -> Result<bool> {
+    seen.push_back(value ? name + "=" + *value : name);
+    if (name == "bad") return make_error(EINVAL, "bad option");
+    return name == "noatime" || name == "x-systemd.automount";
+  });
+  ASSERT_TRUE(f.parse({"-o", "noatime,x-systemd.automount,filer=h:2", "-o", "verbose"}).ok());
+  EXPECT_THAT(seen, ElementsAre("noatime", "x-systemd.automount", "filer=h:2", "verbose"));
+  EXPECT_EQ(f.filer, "h:2");
+  EXPECT_TRUE(f.verbose);
+  EXPECT_FALSE(f.flags.was_set("noatime"));
+  EXPECT_FALSE(f.parse({"-o", "bad"}).ok());
 }
 
 TEST(FlagSet, MountOptionUnknownIsError) {
   Fixture f;
-  EXPECT_FALSE(f.parse({"-o", "filer=h:1,bogus=2"}).ok());
+  auto s = f.parse({"-o", "filer=h:1,bogus=2"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message, HasSubstr("bogus"));
   EXPECT_FALSE(Fixture().parse({"-o"}).ok());
+}
+
+TEST(FlagSet, SetAndOrder) {
+  Fixture f;
+  ASSERT_TRUE(f.parse({"-verbose", "-filer=a:1"}).ok());
+  ASSERT_TRUE(f.flags.set("readOnly", "").ok());
+  ASSERT_TRUE(f.flags.set("cacheSizeMB", "7").ok());
+  EXPECT_TRUE(f.read_only);
+  EXPECT_EQ(f.cache_mb, 7);
+  EXPECT_THAT(f.flags.set_in_order(), ElementsAre("verbose", "filer", "readOnly", "cacheSizeMB"));
+  EXPECT_FALSE(f.flags.set("nope", "1").ok());
+  EXPECT_TRUE(f.flags.has("dir"));
+  EXPECT_FALSE(f.flags.has("nope"));
+}
+
+// weed's -options FILE: name=value / name value / name:value, comments, the command line wins.
+TEST(FlagSet, OptionsFile) {
+  const std::string path = ::testing::TempDir() + "/flags_options_test.txt";
+  {
+    std::ofstream out(path);
+    out << "# weed mount options\n"
+           "\n"
+           "  -filer=file:8888  \n"
+           "dir /mnt/from-file\n"
+           "cacheSizeMB:32\n"
+           "verbose\n"
+           "unknownFlag=1\n";
+  }
+  Fixture f;
+  ASSERT_TRUE(f.parse({"-dir=/mnt/cli"}).ok());
+  ASSERT_TRUE(f.flags.parse_options_file(path, true).ok());
+  EXPECT_EQ(f.filer, "file:8888");
+  EXPECT_EQ(f.dir, "/mnt/cli");
+  EXPECT_EQ(f.cache_mb, 32);
+  EXPECT_TRUE(f.verbose);
+  Fixture strict;
+  auto s = strict.flags.parse_options_file(path, false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message, HasSubstr(":7: flag provided but not defined: unknownFlag"));
+  EXPECT_EQ(Fixture().flags.parse_options_file(path + ".missing", true).error().code, ENOENT);
+  std::remove(path.c_str());
 }
 
 TEST(FlagSet, Positionals) {
