@@ -1,9 +1,23 @@
 #include "common/logging.h"
 
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
+#include <syslog.h>
+
+#include <memory>
 
 namespace seaweed {
+namespace {
+
+// The default logger writes through this sink, so where logs go can change while threads log.
+std::shared_ptr<spdlog::sinks::dist_sink_mt>& output() {
+  static auto sink = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  return sink;
+}
+
+}  // namespace
 
 Status setup_logging(const std::string& program, const std::string& level) {
   spdlog::level::level_enum lvl;
@@ -20,11 +34,19 @@ Status setup_logging(const std::string& program, const std::string& level) {
     if (lvl == spdlog::level::off && level != "off")
       return make_error(EINVAL, "unknown log level \"" + level + "\" (trace, debug, info, warn, error, off, or 0-4)");
   }
-  auto logger = spdlog::stderr_color_mt(program);
+  output()->set_sinks({std::make_shared<spdlog::sinks::stderr_color_sink_mt>()});
+  auto logger = std::make_shared<spdlog::logger>(program, output());
   spdlog::set_default_logger(logger);
   spdlog::set_level(lvl);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%L%$ [%n] %v");
   return {};
+}
+
+void log_to_syslog(const std::string& program) {
+  static const std::string ident = "seaweed-rdma-" + program;  // openlog keeps the pointer
+  auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(ident, LOG_PID, LOG_DAEMON, true);
+  sink->set_pattern("%v");  // syslog adds time, host and program
+  output()->set_sinks({sink});
 }
 
 }  // namespace seaweed
