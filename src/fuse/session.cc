@@ -27,16 +27,20 @@ struct LoopConfigDeleter {
   void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
 };
 
+// True when something other than an autofs trigger is mounted on path: systemd's automount (and
+// autofs) mount an autofs file system there and run mount(8) on first access, which runs us.
 bool is_mountpoint(const std::string& path) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   std::string line;
   while (std::getline(mountinfo, line)) {
-    // fields: id parent major:minor root mountpoint ...
+    // fields: id parent major:minor root mountpoint ... - fstype source options
     size_t pos = 0;
     for (int field = 0; field < 4 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
     if (pos == std::string::npos) continue;
     const size_t end = line.find(' ', pos + 1);
-    if (line.substr(pos + 1, end - pos - 1) == path) return true;
+    if (line.substr(pos + 1, end - pos - 1) != path) continue;
+    if (line.find(" - autofs ") != std::string::npos) continue;
+    return true;
   }
   return false;
 }
@@ -53,24 +57,17 @@ void raise_readahead(const std::string& mountpoint, int64_t kb) {
   if (!out) spdlog::debug("could not set {} (needs root); kernel default readahead stays", path);
 }
 
-// fsname is shown in /proc/mounts; libfuse splits options at ',' and reads '\\' escapes, and
-// fusermount3 has its own rules. Anything but a plain path character is written as %XX, so the
-// filer address and path can never end the option (",allow_other") or start another.
+// fsname is shown in /proc/mounts. libfuse and fusermount3 split options at ',' and both read
+// '\\' as an escape: escaping ',' and '\\' keeps a filer list ("a:8888,b:8888") or a path one
+// value that can never end the option (",allow_other") or add another, and /proc/mounts shows the
+// value as given, so `mount -a` recognises a multi-filer fstab line as mounted.
 std::string escape_fsname(std::string_view text) {
   constexpr size_t kMaxBytes = 512;  // the whole option string must fit in one page
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : text) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view("/._-:+@~[]").find(static_cast<char>(c)) != std::string_view::npos;
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  for (char c : text) {
     if (out.size() >= kMaxBytes) break;
+    if (c == ',' || c == '\\') out += '\\';
+    out += c;
   }
   return out;
 }
@@ -78,12 +75,17 @@ std::string escape_fsname(std::string_view text) {
 }  // namespace
 
 std::string fuse_mount_options(const MountOptions& options) {
-  std::string o = "fsname=" + escape_fsname("seaweedfs:" + options.filer + ":" + options.filer_path) +
-                  ",subtype=seaweedfs,default_permissions";
+  // subtype: /proc/mounts says fuse.seaweed-rdma-mount, the type fstab and mount -t use.
+  std::string o =
+      "fsname=" +
+      escape_fsname(options.fsname.empty() ? "seaweedfs:" + options.filer + ":" + options.filer_path : options.fsname) +
+      ",subtype=seaweed-rdma-mount";
+  if (options.default_permissions) o += ",default_permissions";
   if (options.read_only) o += ",ro";
   if (options.allow_others) o += ",allow_other";
   o += options.suid ? ",suid" : ",nosuid";
   o += options.dev ? ",dev" : ",nodev";
+  for (const auto& extra : options.fuse_options) o += "," + extra;  // checked by tools/mount_args
   return o;
 }
 
@@ -103,7 +105,7 @@ Status check_mountpoint(const std::string& mountpoint) {
   return {};
 }
 
-Status run_session(FileSystem& fs, const MountOptions& options) {
+Status run_session(FileSystem& fs, const MountOptions& options, const SessionHooks& hooks) {
   std::string fuse_opts = fuse_mount_options(options);
   std::vector<std::string> words = {"seaweed-rdma-mount", "-o", fuse_opts};
   if (options.debug_fuse) words.emplace_back("-d");
@@ -123,6 +125,7 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
   }
   spdlog::info("mounted {}{} on {}", options.filer, options.filer_path, options.mountpoint);
   fs.set_session(se.get());
+  if (hooks.mounted) hooks.mounted();
 
   // Needs the loop running (stat goes through FUSE), so it runs beside it.
   // Detached: if the loop ends first, the process exit ends it too instead of a join blocking on a stat
@@ -133,6 +136,7 @@ Status run_session(FileSystem& fs, const MountOptions& options) {
   fuse_loop_cfg_set_max_threads(cfg.get(), 16);
   fuse_loop_cfg_set_idle_threads(cfg.get(), 4);
   const int rc = fuse_session_loop_mt(se.get(), cfg.get());
+  if (hooks.stopping) hooks.stopping();
   fs.set_session(nullptr);
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());

@@ -14,16 +14,25 @@ MountOptions with_path(const std::string& path) {
 
 TEST(FuseMountOptions, SafeDefaults) {
   EXPECT_EQ(fuse_mount_options(with_path("/data")),
-            "fsname=seaweedfs:127.0.0.1:8888:/data,subtype=seaweedfs,default_permissions,ro,nosuid,nodev");
+            "fsname=seaweedfs:127.0.0.1:8888:/data,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
 }
 
 TEST(FuseMountOptions, FilerPathCannotInjectOptions) {
   EXPECT_EQ(fuse_mount_options(with_path("/q,allow_other")),
-            "fsname=seaweedfs:127.0.0.1:8888:/q%2Callow_other,subtype=seaweedfs,default_permissions,ro,nosuid,nodev");
+            "fsname=seaweedfs:127.0.0.1:8888:/q\\,allow_other,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
   EXPECT_EQ(fuse_mount_options(with_path("/s,suid,dev")),
-            "fsname=seaweedfs:127.0.0.1:8888:/s%2Csuid%2Cdev,subtype=seaweedfs,default_permissions,ro,nosuid,nodev");
+            "fsname=seaweedfs:127.0.0.1:8888:/s\\,suid\\,dev,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
   const std::string tricky = fuse_mount_options(with_path("/a\\,b c=d\"e'f\n"));
-  EXPECT_EQ(tricky.substr(0, tricky.find(",subtype")), "fsname=seaweedfs:127.0.0.1:8888:/a%5C%2Cb%20c%3Dd%22e%27f%0A");
+  EXPECT_EQ(tricky.substr(0, tricky.find(",subtype")), "fsname=seaweedfs:127.0.0.1:8888:/a\\\\\\,b c=d\"e'f\n");
+}
+
+TEST(FuseMountOptions, SourceAndExtraOptions) {
+  MountOptions o = with_path("/");
+  o.fsname = "10.0.0.1:8888,10.0.0.2:8888:/data";
+  o.default_permissions = false;
+  o.fuse_options = {"noatime", "noexec"};
+  EXPECT_EQ(fuse_mount_options(o),
+            "fsname=10.0.0.1:8888\\,10.0.0.2:8888:/data,subtype=seaweed-rdma-mount,ro,nosuid,nodev,noatime,noexec");
 }
 
 TEST(FuseMountOptions, LongPathsAreCut) {
@@ -38,7 +47,7 @@ TEST(FuseMountOptions, AllowOtherSuidAndDevOnlyWhenAsked) {
   o.suid = true;
   o.dev = true;
   EXPECT_EQ(fuse_mount_options(o),
-            "fsname=seaweedfs:127.0.0.1:8888:/,subtype=seaweedfs,default_permissions,ro,allow_other,suid,dev");
+            "fsname=seaweedfs:127.0.0.1:8888:/,subtype=seaweed-rdma-mount,default_permissions,ro,allow_other,suid,dev");
 }
 
 }  // namespace
