@@ -7,12 +7,17 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/daemon.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/security_config.h"
 #include "filer/channel_credentials.h"
+#include "common/mount_args.h"
+#include "common/sd_notify.h"
+#include "common/weed_mount_flags.h"
 #include "filer/filer_client.h"
 #include "fuse/filesystem.h"
+#include "fuse/mountpoint.h"
 #include "fuse/session.h"
 #include "fuse/snapshot_ioctl.h"
 #include "transport/agent_map.h"
@@ -28,7 +33,10 @@
 
 namespace {
 
-constexpr char kSynopsis[] = "-filer=HOST:PORT[.GRPCPORT] [-filer.path=/] [flags] [-dir=]MOUNTPOINT";
+constexpr char kSynopsis[] =
+    "-filer=HOST:PORT[.GRPCPORT][,HOST:PORT...] [-filer.path=/] [flags] [-dir=]MOUNTPOINT\n"
+    "       seaweed-rdma-mount SOURCE MOUNTPOINT [-o OPTIONS]    (SOURCE = HOST:PORT[,HOST:PORT...][:/path], or\n"
+    "                                                         \"fuse\" with filer= in OPTIONS; how mount(8) runs it)";
 
 // The UCX client of one agent; it connects lazily, on the first read.
 std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(
@@ -37,28 +45,69 @@ std::shared_ptr<seaweed::transport::VolumeReader> connect_agent(
   return std::make_shared<seaweed::transport::ucx::AgentVolumeReader>(address, options);
 }
 
+// Where a startup failure goes: to the waiting parent in background mode (it prints the line),
+// else to the log.
+seaweed::ReadinessPipe* g_readiness = nullptr;
+
 int fail(const seaweed::Error& e) {
-  spdlog::error("{}", e.message);
+  if (g_readiness && g_readiness->active())
+    g_readiness->fail(e.message);
+  else
+    spdlog::error("{}", e.message);
   return 1;
+}
+
+int usage_error(const std::string& message, const seaweed::FlagSet& flags) {
+  std::cerr << "seaweed-rdma-mount: " << message << "\n" << flags.usage(kSynopsis);
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // mount(8) runs /sbin/mount.fuse.seaweed-rdma-mount SOURCE DIR [-f -n -s -v] [-o OPTS] [-t TYPE].
+  std::vector<std::string> args(argv, argv + argc);
+  const bool helper_name = seaweed::invoked_as_mount_helper(args[0]);
+  bool fake = false;
+  if (helper_name) {
+    auto stripped = seaweed::strip_helper_switches(args);
+    if (!stripped.ok()) {
+      std::cerr << "seaweed-rdma-mount: " << stripped.error().message << "\n";
+      return 2;
+    }
+    args = std::move(stripped->args);
+    fake = stripped->fake;
+  }
+
   seaweed::fuse::MountOptions opt;
+  opt.allow_others = true;  // as weed mount
   std::string dir, log_level = "info", verbosity, security_config, jwt_read_key_flag;
-  bool version = false, read_only = true, verify_reads = true;
+  bool version = false, read_only = true, verify_reads = true, foreground = false;
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
   bool subscribe = true, rdma_peer_errors = true;
   int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
+  std::string umask_text = "022", options_file;
+  bool nonempty = false, dir_auto_create = false, autofs = false;
   seaweed::FlagSet flags("seaweed-rdma-mount");
-  flags.add_string("filer", &opt.filer, "filer address HOST:PORT (gRPC at PORT+10000) or HOST:PORT.GRPCPORT");
+  flags.add_string("filer", &opt.filer,
+                   "filer address HOST:PORT (gRPC at PORT+10000) or HOST:PORT.GRPCPORT; several, comma separated, "
+                   "are tried in turn");
   flags.add_string("filer.path", &opt.filer_path, "filer directory to mount");
   flags.add_string("dir", &dir, "mountpoint (or give it as the last argument)");
   flags.add_bool("readOnly", &read_only, "read-only mount (the only mode for now)");
-  flags.add_bool("allowOthers", &opt.allow_others, "let other users access the mount (allow_other)");
+  flags.add_bool("allowOthers", &opt.allow_others, "let other users access the mount (allow_other), as weed mount");
+  flags.add_bool("defaultPermissions", &opt.default_permissions,
+                 "the kernel checks permissions against the files' modes (default_permissions)");
+  flags.add_bool("foreground", &foreground,
+                 "stay in the foreground (default: in the background when run by mount(8)/mount.fuse3 as "
+                 "SOURCE MOUNTPOINT, in the foreground otherwise)");
+  flags.add_bool("dirAutoCreate", &dir_auto_create, "create the mountpoint if it does not exist");
+  flags.add_bool("nonempty", &nonempty, "mount over a directory that is not empty without a warning");
+  flags.add_bool("autofs", &autofs, "accepted for weed mount; an autofs trigger on the mountpoint is always accepted");
+  flags.add_string("umask", &umask_text, "octal umask for the mode of the mount root, as weed mount");
+  flags.add_string("options", &options_file, "a file of flags, one name=value a line (the command line wins)");
   flags.add_bool("suid", &opt.suid, "honour setuid/setgid bits (root only; default nosuid; also -o suid)");
   flags.add_bool("dev", &opt.dev, "honour device files (root only; default nodev; also -o dev)");
   flags.add_int("cacheCapacityMB", &opt.cache_capacity_mb, "memory for decoded chunks shared by all files");
@@ -96,11 +145,17 @@ int main(int argc, char** argv) {
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "verbosity 0-4 like weed's -v (overrides -logLevel)");
   flags.add_bool("version", &version, "print the version and exit");
+  seaweed::add_ignored_weed_mount_flags(flags);
+  // mount(8)'s and FUSE's standard options (-o ro,noatime,allow_other,_netdev,...).
+  seaweed::StandardOptions standard;
+  flags.set_option_filter([&standard](const std::string& name, const std::string* value) {
+    return seaweed::apply_standard_option(name, value, standard);
+  });
 
-  if (auto s = flags.parse(argc, argv); !s) {
-    std::cerr << "seaweed-rdma-mount: " << s.error().message << "\n" << flags.usage(kSynopsis);
-    return 2;
-  }
+  std::vector<char*> arg_ptrs;
+  for (auto& a : args) arg_ptrs.push_back(a.data());
+  if (auto s = flags.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data()); !s)
+    return usage_error(s.error().message, flags);
   if (flags.help_requested()) {
     std::cout << flags.usage(kSynopsis);
     return 0;
@@ -109,36 +164,94 @@ int main(int argc, char** argv) {
     std::cout << "seaweed-rdma-mount " << SEAWEED_VERSION << "\n";
     return 0;
   }
-  if (auto s = seaweed::setup_logging("mount", verbosity.empty() ? log_level : verbosity); !s) {
-    std::cerr << "seaweed-rdma-mount: " << s.error().message << "\n";
-    return 2;
+  if (!options_file.empty()) {
+    // As weed: names this program does not know are skipped, the command line wins.
+    if (auto s = flags.parse_options_file(options_file, true); !s) return usage_error(s.error().message, flags);
   }
-  if (!read_only) {
-    std::cerr << "seaweed-rdma-mount: -readOnly=false is not supported yet: this mount is read-only\n";
-    return 2;
-  }
+  if (!read_only) return usage_error("-readOnly=false is not supported yet: this mount is read-only", flags);
+
+  // SOURCE MOUNTPOINT (mount(8), mount.fuse3, fstab) or MOUNTPOINT alone.
   const auto& pos = flags.positional();
-  if (pos.size() > 1 || (pos.size() == 1 && !dir.empty())) {
-    std::cerr << "seaweed-rdma-mount: too many arguments\n" << flags.usage(kSynopsis);
-    return 2;
+  std::string source;
+  if (pos.size() > 2 || (pos.size() == 2 && !dir.empty()) || (pos.size() == 1 && !dir.empty()))
+    return usage_error("too many arguments", flags);
+  if (pos.size() == 2) {
+    source = pos[0];
+    dir = pos[1];
+  } else if (pos.size() == 1) {
+    dir = pos[0];
   }
-  if (pos.size() == 1) dir = pos[0];
-  if ((opt.suid || opt.dev) && ::geteuid() != 0) {
-    std::cerr << "seaweed-rdma-mount: -o suid and -o dev need root\n";
-    return 2;
+  if (dir.empty()) return usage_error("no mountpoint given", flags);
+  const bool helper_form = helper_name || pos.size() == 2;
+  if (!source.empty()) {
+    auto parsed = seaweed::parse_mount_source(source);
+    if (!parsed.ok()) return usage_error(parsed.error().message, flags);
+    if (!parsed->filers.empty() && !flags.was_set("filer")) opt.filer = parsed->filers;
+    if (!parsed->path.empty() && !flags.was_set("filer.path")) opt.filer_path = parsed->path;
+    opt.fsname = source;  // /proc/mounts then shows what fstab says: `mount -a` sees it mounted
   }
-  if (dir.empty()) {
-    std::cerr << "seaweed-rdma-mount: no mountpoint given\n" << flags.usage(kSynopsis);
-    return 2;
+  if (standard.allow_other) opt.allow_others = true;
+  if (standard.allow_root) {
+    opt.allow_others = false;  // libfuse: allow_root is allow_other checked for root only
+    opt.fuse_options.emplace_back("allow_root");
   }
+  if (standard.default_permissions) opt.default_permissions = true;
+  if (standard.suid) opt.suid = *standard.suid;
+  if (standard.dev) opt.dev = *standard.dev;
+  for (const auto& f : standard.kernel_flags) opt.fuse_options.push_back(f);
+  if ((opt.suid || opt.dev) && ::geteuid() != 0) return usage_error("-o suid and -o dev need root", flags);
+  {
+    char* end = nullptr;
+    const unsigned long umask = std::strtoul(umask_text.c_str(), &end, 8);
+    if (umask_text.empty() || *end != '\0' || umask > 0777)
+      return usage_error("invalid -umask \"" + umask_text + "\": want an octal number such as 022", flags);
+    opt.umask = static_cast<uint32_t>(umask);
+  }
+
   std::error_code ec;
   auto absolute = std::filesystem::absolute(dir, ec);
   opt.mountpoint = ec ? dir : absolute.lexically_normal().string();
   if (opt.mountpoint.size() > 1 && opt.mountpoint.back() == '/') opt.mountpoint.pop_back();
   if (opt.filer_path.empty() || opt.filer_path.front() != '/') opt.filer_path = "/" + opt.filer_path;
   while (opt.filer_path.size() > 1 && opt.filer_path.back() == '/') opt.filer_path.pop_back();
+  auto explicit_agents = seaweed::transport::AgentMap::parse(rdma_agents);
+  if (!explicit_agents.ok()) return usage_error(explicit_agents.error().message, flags);
+  if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
+  // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
+  // (Type=notify wants its main process to stay). Fork now, before anything starts a thread.
+  const bool background = flags.was_set("foreground") ? !foreground : helper_form && !seaweed::notify_socket_set();
+  seaweed::ReadinessPipe readiness;
+  if (background) {
+    auto forked = seaweed::fork_into_background("seaweed-rdma-mount");
+    if (!forked.ok()) {
+      std::cerr << "seaweed-rdma-mount: " << forked.error().message << "\n";
+      return 1;
+    }
+    if (forked->is_parent) return forked->exit_code;
+    readiness = std::move(forked->pipe);
+    g_readiness = &readiness;
+  }
+
+  if (auto s = seaweed::setup_logging("mount", verbosity.empty() ? log_level : verbosity); !s) {
+    readiness.fail(s.error().message);
+    std::cerr << "seaweed-rdma-mount: " << s.error().message << "\n";
+    return 2;
+  }
+  if (const auto warning = seaweed::ignored_flags_warning(flags); !warning.empty()) spdlog::warn("{}", warning);
+  if (standard.read_only == false) spdlog::warn("mount option rw: this mount is read-only, mounting ro");
+  if (!standard.ignored.empty()) {
+    std::string ignored;
+    for (const auto& o : standard.ignored) ignored += (ignored.empty() ? "" : ",") + o;
+    spdlog::debug("mount options for mount(8), not for this program: {}", ignored);
+  }
+
+  if (dir_auto_create) {
+    std::filesystem::create_directories(opt.mountpoint, ec);
+    if (ec) return fail(seaweed::make_error(ec.value(), "creating mountpoint " + opt.mountpoint + ": " + ec.message()));
+  }
   if (auto s = seaweed::fuse::check_mountpoint(opt.mountpoint); !s) return fail(s.error());
+  if (!nonempty) seaweed::fuse::warn_if_not_empty(opt.mountpoint);
   auto address = seaweed::filer::FilerAddress::parse(opt.filer);
   if (!address.ok()) return fail(address.error());
 
@@ -177,11 +290,6 @@ int main(int argc, char** argv) {
   if (!verify_reads) spdlog::warn("-verifyReads=false: bytes read over HTTP are NOT checked (benchmark use only)");
   seaweed::transport::HttpVolumeReader http(http_options);
 
-  auto explicit_agents = seaweed::transport::AgentMap::parse(rdma_agents);
-  if (!explicit_agents.ok()) {
-    std::cerr << "seaweed-rdma-mount: " << explicit_agents.error().message << "\n";
-    return 2;
-  }
   seaweed::filer::FilerClient& filer_client = **filer;
   seaweed::transport::AgentMap agents(
       std::move(explicit_agents.value()), [&filer_client](const std::string& key) { return filer_client.kv_get(key); },
@@ -238,7 +346,19 @@ int main(int argc, char** argv) {
             .count();
     fs.start_subscription(now_ns);
   }
-  auto ran = seaweed::fuse::run_session(fs, opt);
+  seaweed::fuse::SessionHooks hooks;
+  hooks.mounted = [&] {
+    if (auto s =
+            seaweed::sd_notify("READY=1\nSTATUS=mounted " + opt.filer + ":" + opt.filer_path + " on " + opt.mountpoint);
+        !s)
+      spdlog::warn("{}", s.error().message);
+    if (readiness.active()) {
+      seaweed::log_to_syslog("mount");  // stderr goes back to whoever ran mount
+      readiness.ready();
+    }
+  };
+  hooks.stopping = [] { (void)seaweed::sd_notify("STOPPING=1"); };
+  auto ran = seaweed::fuse::run_session(fs, opt, hooks);
   fs.stop_subscription();
   if (!ran.ok()) return fail(ran.error());
   return 0;
