@@ -1,6 +1,7 @@
 #include "fuse/attributes.h"
 
 #include "chunks/file_mode.h"
+#include "fuse/attribute_policy.h"
 
 namespace seaweed::fuse {
 
@@ -49,6 +50,7 @@ struct stat entry_to_stat(const filer_pb::Entry& entry, uint64_t ino) {
   st.st_ctim.tv_nsec = has_ctime ? a.ctime_ns() : a.mtime_ns();
   st.st_atim.tv_sec = has_atime ? a.atime() : a.mtime();
   st.st_atim.tv_nsec = has_atime ? a.atime_ns() : a.mtime_ns();
+  attribute_policy().apply(st, ino);  // -umask for the root, -map.uid/-map.gid
   return st;
 }
 

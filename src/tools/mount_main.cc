@@ -16,6 +16,7 @@
 #include "common/sd_notify.h"
 #include "common/weed_mount_flags.h"
 #include "filer/filer_client.h"
+#include "fuse/attribute_policy.h"
 #include "fuse/filesystem.h"
 #include "fuse/mountpoint.h"
 #include "fuse/session.h"
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   bool subscribe = true, rdma_peer_errors = true;
   int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
-  std::string umask_text = "022", options_file;
+  std::string umask_text = "022", options_file, uid_map, gid_map;
   bool nonempty = false, dir_auto_create = false, autofs = false;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer,
@@ -107,6 +108,8 @@ int main(int argc, char** argv) {
   flags.add_bool("nonempty", &nonempty, "mount over a directory that is not empty without a warning");
   flags.add_bool("autofs", &autofs, "accepted for weed mount; an autofs trigger on the mountpoint is always accepted");
   flags.add_string("umask", &umask_text, "octal umask for the mode of the mount root, as weed mount");
+  flags.add_string("map.uid", &uid_map, "local_uid:filer_uid,... : show files of filer_uid as local_uid (weed mount)");
+  flags.add_string("map.gid", &gid_map, "local_gid:filer_gid,... : show files of filer_gid as local_gid (weed mount)");
   flags.add_string("options", &options_file, "a file of flags, one name=value a line (the command line wins)");
   flags.add_bool("suid", &opt.suid, "honour setuid/setgid bits (root only; default nosuid; also -o suid)");
   flags.add_bool("dev", &opt.dev, "honour device files (root only; default nodev; also -o dev)");
@@ -207,6 +210,10 @@ int main(int argc, char** argv) {
       return usage_error("invalid -umask \"" + umask_text + "\": want an octal number such as 022", flags);
     opt.umask = static_cast<uint32_t>(umask);
   }
+  for (const auto* map : {&uid_map, &gid_map}) {
+    if (auto parsed = seaweed::fuse::IdMap::parse(*map); !parsed.ok())
+      return usage_error((map == &uid_map ? "-map.uid: " : "-map.gid: ") + parsed.error().message, flags);
+  }
 
   std::error_code ec;
   auto absolute = std::filesystem::absolute(dir, ec);
@@ -252,6 +259,9 @@ int main(int argc, char** argv) {
   }
   if (auto s = seaweed::fuse::check_mountpoint(opt.mountpoint); !s) return fail(s.error());
   if (!nonempty) seaweed::fuse::warn_if_not_empty(opt.mountpoint);
+  auto policy = seaweed::fuse::weed_attribute_policy(opt.mountpoint, opt.umask, uid_map, gid_map);
+  if (!policy.ok()) return fail(policy.error());
+  seaweed::fuse::set_attribute_policy(std::move(policy.value()));
   auto address = seaweed::filer::FilerAddress::parse(opt.filer);
   if (!address.ok()) return fail(address.error());
 
