@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include <memory>
+#include <vector>
 
 namespace seaweed {
 namespace {
@@ -42,11 +43,18 @@ Status setup_logging(const std::string& program, const std::string& level) {
   return {};
 }
 
-void log_to_syslog(const std::string& program) {
+void log_to_syslog(const std::string& program, bool stderr_warnings) {
   static const std::string ident = "seaweed-rdma-" + program;  // openlog keeps the pointer
-  auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(ident, LOG_PID, LOG_DAEMON, true);
-  sink->set_pattern("%v");  // syslog adds time, host and program
-  output()->set_sinks({sink});
+  auto syslog = std::make_shared<spdlog::sinks::syslog_sink_mt>(ident, LOG_PID, LOG_DAEMON, true);
+  syslog->set_pattern("%v");  // syslog adds time, host and program
+  std::vector<spdlog::sink_ptr> sinks{syslog};
+  if (stderr_warnings) {
+    auto err = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    err->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%L%$ [%n] %v");
+    err->set_level(spdlog::level::warn);
+    sinks.push_back(err);
+  }
+  output()->set_sinks(sinks);
 }
 
 }  // namespace seaweed

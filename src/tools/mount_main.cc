@@ -245,6 +245,9 @@ int main(int argc, char** argv) {
     std::cerr << "seaweed-rdma-mount: " << s.error().message << "\n";
     return 2;
   }
+  // In the background the log goes to syslog; whoever runs mount sees warnings and the one-line
+  // error (through the parent), as mount helpers are quiet when all is well.
+  if (readiness.active()) seaweed::log_to_syslog("mount", /*stderr_warnings=*/true);
   if (const auto warning = seaweed::ignored_flags_warning(flags); !warning.empty()) spdlog::warn("{}", warning);
   if (standard.read_only == false) spdlog::warn("mount option rw: this mount is read-only, mounting ro");
   if (!standard.ignored.empty()) {
