@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libssl-dev zlib1g-dev nlohmann-json3-dev libcivetweb-dev libtomlplusplus-dev
-  python3 python3-venv python3-pip curl sqlite3 zip iproute2 procps psmisc fio clang-format
+  python3 python3-venv python3-pip python3-yaml curl sqlite3 zip iproute2 procps psmisc fio clang-format
   pyflakes3
   clang libclang-rt-14-dev  # libFuzzer, the sanitizer runtimes (scripts/fuzz.sh) and -Wthread-safety (scripts/check.sh)
 )
