@@ -361,3 +361,71 @@ def test_options_file_and_dir_auto_create(cluster, data, tmp_path):
         shutil.rmtree(mp.parent, ignore_errors=True)
     assert p.returncode == 0, out
     assert "-collection" in out, out
+
+
+# --------------------------------------------------------------------------------------------
+# 5. several filers (weed mount's -filer=a,b)
+# --------------------------------------------------------------------------------------------
+
+
+def test_filer_failover(cluster, data, tmp_path):
+    """-filer=B,A with B a second filer of the same cluster: reads and the metadata stream go on
+    through A after B is killed; a first filer that is down at start is skipped."""
+    from harness import free_port, http_request
+    port = free_port()
+    store = tmp_path / "filer2"
+    store.mkdir()
+    fb = cluster.spawn("filer2", [WEED_BIN, "filer", f"-master={cluster.master_addr}", "-ip=127.0.0.1",
+                                  "-ip.bind=127.0.0.1", f"-port={port}", f"-port.grpc={port + 10000}",
+                                  f"-defaultStoreDir={store}", f"-localSocket={tmp_path / 'filer2.sock'}"])
+    b_addr = f"127.0.0.1:{port}"
+
+    def b_serves():
+        try:
+            return http_request(f"http://{b_addr}{ROOT}/small.txt", timeout=5).body == FILES["small.txt"]
+        except OSError:
+            return False
+
+    wait_until("the second filer serves the files written through the first", b_serves, 60, fb.tail)
+    mp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "failover-"))
+    p = subprocess.Popen([MOUNT_BIN, f"-filer={b_addr},{cluster.filer_addr}", f"-filer.path={ROOT}",
+                          "-rdma.enabled=false", mp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until("mounted through the second filer", lambda: is_mounted(mp) or p.poll() is not None)
+        assert is_mounted(mp), p.communicate(timeout=5)[0]
+        check_files(mp, data)
+        fb.stop(signal.SIGKILL)
+        t0 = time.monotonic()
+        cluster.put(f"{ROOT}/after-failover.txt", b"written after filer B died\n")
+        target = mp / "after-failover.txt"
+        wait_until("a file written through filer A after B died shows up",
+                   lambda: target.exists() and target.read_bytes() == b"written after filer B died\n", 30)
+        STATS.notes.append(f"native: failover: new file visible {time.monotonic() - t0:.2f}s after filer B was killed")
+        check_files(mp, data)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=20)
+        if is_mounted(mp):
+            lazy_unmount(mp)
+        shutil.rmtree(mp, ignore_errors=True)
+    assert p.returncode == 0, out
+    assert f"using filer {cluster.filer_addr}" in out, out
+
+    # A first filer that does not answer at start is skipped with one warning.
+    dead = f"127.0.0.1:{free_port()}"
+    mp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "failover-start-"))
+    p = subprocess.Popen([MOUNT_BIN, f"-filer={dead},{cluster.filer_addr}", f"-filer.path={ROOT}",
+                          "-rdma.enabled=false", mp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until("mounted past a dead first filer", lambda: is_mounted(mp) or p.poll() is not None)
+        assert is_mounted(mp), p.communicate(timeout=5)[0]
+        check_files(mp, data)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=20)
+        if is_mounted(mp):
+            lazy_unmount(mp)
+        shutil.rmtree(mp, ignore_errors=True)
+    assert p.returncode == 0 and f"using filer {cluster.filer_addr}" in out, out

@@ -21,7 +21,7 @@ Result<FilerAddress> FilerAddress::parse(const std::string& text) {
   const auto bad = [&](const std::string& why) {
     return make_error(EINVAL, "bad filer address \"" + text + "\": " + why + " (want HOST:PORT or HOST:PORT.GRPCPORT)");
   };
-  if (text.find(',') != std::string::npos) return bad("only one filer is supported");
+  if (text.find(',') != std::string::npos) return bad("one filer expected here (several: -filer=a:8888,b:8888)");
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad("missing port");
   FilerAddress a;
@@ -38,6 +38,19 @@ Result<FilerAddress> FilerAddress::parse(const std::string& text) {
     a.grpc_port = static_cast<uint16_t>(a.http_port + 10000);
   }
   return a;
+}
+
+Result<std::vector<FilerAddress>> FilerAddress::parse_list(const std::string& text) {
+  std::vector<FilerAddress> out;
+  size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    auto one = parse(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!one.ok()) return one.error();
+    out.push_back(std::move(one.value()));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, int purpose,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -24,6 +25,8 @@ struct FilerAddress {
   [[nodiscard]] std::string grpc() const { return host + ":" + std::to_string(grpc_port); }
 
   static Result<FilerAddress> parse(const std::string& text);
+  // "a:8888,b:8888.18888": several filers (weed mount's -filer), in the order to try them.
+  static Result<std::vector<FilerAddress>> parse_list(const std::string& text);
 };
 
 // A gRPC channel to the filer with the settings every caller needs: large receive limit,

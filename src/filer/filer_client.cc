@@ -75,6 +75,12 @@ void route_grpc_logs_once() {
   });
 }
 
+// The filer did not answer at all: another one may.
+bool unreachable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
 }  // namespace
 
 std::string join_path(const std::string& directory, const std::string& name) {
@@ -83,11 +89,19 @@ std::string join_path(const std::string& directory, const std::string& name) {
   return directory + "/" + name;
 }
 
-FilerClient::FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel)
-    : address_(std::move(address)),
-      options_(options),
-      channel_(std::move(channel)),
-      stub_(filer_pb::SeaweedFiler::NewStub(channel_)) {}
+FilerClient::FilerClient(const std::vector<FilerAddress>& addresses, FilerClientOptions options) : options_(options) {
+  for (const auto& a : addresses) {
+    Endpoint e{a, make_filer_channel(a, 0, options_.credentials), nullptr};
+    e.stub = filer_pb::SeaweedFiler::NewStub(e.channel);
+    endpoints_.push_back(std::move(e));
+  }
+}
+
+std::vector<FilerAddress> FilerClient::addresses() const {
+  std::vector<FilerAddress> out;
+  for (const auto& e : endpoints_) out.push_back(e.address);
+  return out;
+}
 
 std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseconds timeout, const char* rpc) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -100,25 +114,65 @@ std::unique_ptr<grpc::ClientContext> FilerClient::context(std::chrono::milliseco
   return ctx;
 }
 
-Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& address, FilerClientOptions options) {
-  route_grpc_logs_once();
-  auto channel = make_filer_channel(address, 0, options.credentials);
-  std::unique_ptr<FilerClient> client(new FilerClient(address, options, channel));  // private constructor
+void FilerClient::switch_to(size_t index, const std::string& why) {
+  const size_t was = current_.exchange(index);
+  if (was == index) return;
+  ++failovers_;
+  Metrics::global().counter("seaweed_mount_filer_failovers_total", "switches to another filer of -filer").add();
+  spdlog::warn("filer {} {}: using filer {}", endpoints_[was].address.http(), why, endpoints_[index].address.http());
+}
 
-  auto ctx = client->context(options.connect_timeout, "GetFilerConfiguration");
-  filer_pb::GetFilerConfigurationRequest request;
-  grpc::Status status = client->stub_->GetFilerConfiguration(ctx.get(), request, &client->configuration_);
-  if (!status.ok()) return connect_error(status, address, options.credentials != nullptr, options.connect_timeout);
-  return client;
+template <class Call>
+grpc::Status FilerClient::with_failover(std::chrono::milliseconds timeout, const char* rpc, Call&& call) {
+  const size_t start = current_.load();
+  grpc::Status status;
+  for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    const size_t i = (start + attempt) % endpoints_.size();
+    auto ctx = context(timeout, rpc);
+    status = call(*endpoints_[i].stub, *ctx);
+    if (!unreachable(status)) {
+      if (i != start) switch_to(i, "did not answer " + std::string(rpc));
+      return status;
+    }
+  }
+  return status;
+}
+
+Result<std::unique_ptr<FilerClient>> FilerClient::connect(const FilerAddress& address, FilerClientOptions options) {
+  return connect(std::vector<FilerAddress>{address}, options);
+}
+
+Result<std::unique_ptr<FilerClient>> FilerClient::connect(const std::vector<FilerAddress>& addresses,
+                                                          FilerClientOptions options) {
+  if (addresses.empty()) return make_error(EINVAL, "no filer address given");
+  route_grpc_logs_once();
+  std::unique_ptr<FilerClient> client(new FilerClient(addresses, options));  // private constructor
+  std::string reasons;
+  for (size_t i = 0; i < client->endpoints_.size(); ++i) {
+    const auto& e = client->endpoints_[i];
+    auto ctx = client->context(options.connect_timeout, "GetFilerConfiguration");
+    filer_pb::GetFilerConfigurationRequest request;
+    grpc::Status status = e.stub->GetFilerConfiguration(ctx.get(), request, &client->configuration_);
+    if (status.ok()) {
+      if (i > 0) spdlog::warn("filer(s) not reachable: {}; using filer {}", reasons, e.address.http());
+      client->current_ = i;
+      return client;
+    }
+    const auto err = connect_error(status, e.address, options.credentials != nullptr, options.connect_timeout);
+    reasons += (reasons.empty() ? "" : "; ") + err.message;
+    if (client->endpoints_.size() == 1) return err;
+  }
+  return make_error(EHOSTUNREACH, "no filer reachable: " + reasons);
 }
 
 Result<std::optional<filer_pb::Entry>> FilerClient::lookup(const std::string& directory, const std::string& name) {
-  auto ctx = context(options_.call_timeout, "LookupDirectoryEntry");
   filer_pb::LookupDirectoryEntryRequest request;
   request.set_directory(directory);
   request.set_name(name);
   filer_pb::LookupDirectoryEntryResponse response;
-  grpc::Status status = stub_->LookupDirectoryEntry(ctx.get(), request, &response);
+  grpc::Status status = with_failover(options_.call_timeout, "LookupDirectoryEntry", [&](auto& stub, auto& ctx) {
+    return stub.LookupDirectoryEntry(&ctx, request, &response);
+  });
   if (!status.ok()) {
     if (status.error_message().find(kNotFound) != std::string::npos ||
         status.error_code() == grpc::StatusCode::NOT_FOUND)
@@ -131,14 +185,16 @@ Result<std::optional<filer_pb::Entry>> FilerClient::lookup(const std::string& di
 
 Status FilerClient::list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry) {
   std::string start_from;
+  size_t failovers_left = endpoints_.size() - 1;
   for (;;) {
+    const size_t i = current_.load();
     auto ctx = context(options_.call_timeout, "ListEntries");
     filer_pb::ListEntriesRequest request;
     request.set_directory(directory);
     request.set_startfromfilename(start_from);
     request.set_inclusivestartfrom(false);
     request.set_limit(options_.list_page_size);
-    auto reader = stub_->ListEntries(ctx.get(), request);
+    auto reader = endpoints_[i].stub->ListEntries(ctx.get(), request);
     filer_pb::ListEntriesResponse response;
     uint32_t received = 0;
     bool stopped = false;
@@ -153,6 +209,12 @@ Status FilerClient::list(const std::string& directory, const std::function<bool(
     }
     grpc::Status status = reader->Finish();
     if (stopped) return {};
+    if (!status.ok() && unreachable(status) && failovers_left > 0) {
+      // The page goes on from the last name received, on the next filer.
+      --failovers_left;
+      switch_to((i + 1) % endpoints_.size(), "failed while listing " + directory);
+      continue;
+    }
     if (!status.ok()) return rpc_error(status, "ListEntries " + directory);
     if (received < options_.list_page_size) return {};
   }
@@ -161,11 +223,12 @@ Status FilerClient::list(const std::string& directory, const std::function<bool(
 Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes(
     const std::vector<uint32_t>& volume_ids) {
   std::map<uint32_t, std::vector<std::string>> out;
-  auto ctx = context(options_.call_timeout, "LookupVolume");
   filer_pb::LookupVolumeRequest request;
   for (uint32_t vid : volume_ids) request.add_volume_ids(std::to_string(vid));
   filer_pb::LookupVolumeResponse response;
-  grpc::Status status = stub_->LookupVolume(ctx.get(), request, &response);
+  grpc::Status status = with_failover(options_.call_timeout, "LookupVolume", [&](auto& stub, auto& ctx) {
+    return stub.LookupVolume(&ctx, request, &response);
+  });
   if (!status.ok()) {
     // One unknown id fails the whole request (the filer drops the partial map): retry ids one by one.
     if (volume_ids.size() > 1) {
@@ -187,10 +250,10 @@ Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes
 }
 
 Result<filer_pb::StatisticsResponse> FilerClient::statistics() {
-  auto ctx = context(options_.call_timeout, "Statistics");
   filer_pb::StatisticsRequest request;
   filer_pb::StatisticsResponse response;
-  grpc::Status status = stub_->Statistics(ctx.get(), request, &response);
+  grpc::Status status = with_failover(options_.call_timeout, "Statistics",
+                                      [&](auto& stub, auto& ctx) { return stub.Statistics(&ctx, request, &response); });
   if (!status.ok()) return rpc_error(status, "Statistics");
   return response;
 }
@@ -201,31 +264,34 @@ std::unique_ptr<Subscription> FilerClient::subscribe(const std::string& path_pre
   // one per subscription, so nothing of ours is filtered out by accident.
   std::random_device random;
   const int32_t signature = static_cast<int32_t>(random() & 0x7fffffff) | 1;
-  auto subscriber =
-      std::make_unique<MetadataSubscriber>(address_, path_prefix, signature, std::move(on_event), std::move(on_gap),
-                                         options_.credentials);
+  // The stream starts on the filer calls go to now and moves on through the others in turn.
+  std::vector<FilerAddress> order;
+  const size_t current = current_.load();
+  for (size_t i = 0; i < endpoints_.size(); ++i) order.push_back(endpoints_[(current + i) % endpoints_.size()].address);
+  auto subscriber = std::make_unique<MetadataSubscriber>(order, path_prefix, signature, std::move(on_event),
+                                                         std::move(on_gap), options_.credentials);
   subscriber->start(since_ns);
   return subscriber;
 }
 
 Result<std::string> FilerClient::kv_get(const std::string& key) {
-  auto ctx = context(options_.call_timeout, "KvGet");
   filer_pb::KvGetRequest request;
   request.set_key(key);
   filer_pb::KvGetResponse response;
-  grpc::Status status = stub_->KvGet(ctx.get(), request, &response);
+  grpc::Status status = with_failover(options_.call_timeout, "KvGet",
+                                      [&](auto& stub, auto& ctx) { return stub.KvGet(&ctx, request, &response); });
   if (!status.ok()) return rpc_error(status, "KvGet " + key);
   if (!response.error().empty()) return make_error(EIO, "KvGet " + key + ": " + response.error());
   return response.value();
 }
 
 Status FilerClient::kv_put(const std::string& key, const std::string& value) {
-  auto ctx = context(options_.call_timeout, "KvPut");
   filer_pb::KvPutRequest request;
   request.set_key(key);
   request.set_value(value);
   filer_pb::KvPutResponse response;
-  grpc::Status status = stub_->KvPut(ctx.get(), request, &response);
+  grpc::Status status = with_failover(options_.call_timeout, "KvPut",
+                                      [&](auto& stub, auto& ctx) { return stub.KvPut(&ctx, request, &response); });
   if (!status.ok()) return rpc_error(status, "KvPut " + key);
   if (!response.error().empty()) return make_error(EIO, "KvPut " + key + ": " + response.error());
   return {};

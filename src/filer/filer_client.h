@@ -2,6 +2,7 @@
 // Every call has a deadline; errors come back as Result with the RPC and path as context.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,13 +27,22 @@ struct FilerClientOptions {
   uint32_t list_page_size = 1024;  // explicit ListEntries limit; never rely on the server default
 };
 
+// Several filers (weed mount's -filer=a,b): every call goes to the current one; when it cannot be
+// reached (UNAVAILABLE, or no answer within the deadline) the call is made on the next ones in
+// turn, and the first that answers becomes current.
 class FilerClient final : public MetadataSource {
  public:
-  // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout. When
-  // the TLS settings of the two sides differ the error says so in one line.
+  // Connects and proves the filer answers (GetFilerConfiguration) within connect_timeout; with
+  // several, the first that answers becomes current. When the TLS settings of the two sides
+  // differ the error says so in one line.
   static Result<std::unique_ptr<FilerClient>> connect(const FilerAddress& address, FilerClientOptions options = {});
+  static Result<std::unique_ptr<FilerClient>> connect(const std::vector<FilerAddress>& addresses,
+                                                      FilerClientOptions options = {});
 
-  [[nodiscard]] const FilerAddress& address() const { return address_; }
+  // The filer calls go to now.
+  [[nodiscard]] FilerAddress address() const { return endpoints_[current_.load()].address; }
+  [[nodiscard]] std::vector<FilerAddress> addresses() const;
+  [[nodiscard]] uint64_t failovers() const { return failovers_.load(); }
   [[nodiscard]] const filer_pb::GetFilerConfigurationResponse& configuration() const { return configuration_; }
 
   // nullopt when the entry does not exist.
@@ -55,13 +65,23 @@ class FilerClient final : public MetadataSource {
   [[nodiscard]] uint64_t rpc_count() const override { return rpc_count_.load(); }
 
  private:
-  FilerClient(FilerAddress address, FilerClientOptions options, std::shared_ptr<grpc::Channel> channel);
+  struct Endpoint {
+    FilerAddress address;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub;
+  };
+  FilerClient(const std::vector<FilerAddress>& addresses, FilerClientOptions options);
   std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout, const char* rpc) const;
+  // Makes call(stub, context) on the current filer, then on the others while a filer cannot be
+  // reached; returns the last status.
+  template <class Call>
+  grpc::Status with_failover(std::chrono::milliseconds timeout, const char* rpc, Call&& call);
+  void switch_to(size_t index, const std::string& why);
 
-  FilerAddress address_;
   FilerClientOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub_;
+  std::vector<Endpoint> endpoints_;
+  std::atomic<size_t> current_{0};
+  std::atomic<uint64_t> failovers_{0};
   filer_pb::GetFilerConfigurationResponse configuration_;
   mutable std::atomic<uint64_t> rpc_count_{0};
 };

@@ -10,13 +10,22 @@ namespace seaweed::filer {
 MetadataSubscriber::MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature,
                                        OnEvent on_event, OnGap on_gap,
                                        std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : MetadataSubscriber(std::vector<FilerAddress>{address}, std::move(path_prefix), signature, std::move(on_event),
+                         std::move(on_gap), std::move(credentials)) {}
+
+MetadataSubscriber::MetadataSubscriber(const std::vector<FilerAddress>& addresses, std::string path_prefix,
+                                       int32_t signature, OnEvent on_event, OnGap on_gap,
+                                       std::shared_ptr<grpc::ChannelCredentials> credentials)
     : prefix_(std::move(path_prefix)),
       signature_(signature),
       on_event_(std::move(on_event)),
       on_gap_(std::move(on_gap)) {
   // Its own connection: a long-lived stream should not share fate (or flow control) with lookups.
-  channel_ = make_filer_channel(address, /*purpose=*/1, std::move(credentials));
-  stub_ = filer_pb::SeaweedFiler::NewStub(channel_);
+  for (const auto& a : addresses) {
+    Endpoint e{a.http(), make_filer_channel(a, /*purpose=*/1, credentials), nullptr};
+    e.stub = filer_pb::SeaweedFiler::NewStub(e.channel);
+    endpoints_.push_back(std::move(e));
+  }
 }
 
 MetadataSubscriber::~MetadataSubscriber() { stop(); }
@@ -54,13 +63,20 @@ void MetadataSubscriber::run() {
       probe.set_wait_for_ready(true);  // ride the channel's own reconnect instead of failing fast
       filer_pb::GetFilerConfigurationRequest req;
       filer_pb::GetFilerConfigurationResponse resp;
-      if (!stub_->GetFilerConfiguration(&probe, req, &resp).ok()) {
+      if (!endpoints_[current_].stub->GetFilerConfiguration(&probe, req, &resp).ok()) {
+        if (endpoints_.size() > 1) {
+          const size_t next = (current_ + 1) % endpoints_.size();
+          spdlog::info("filer {} does not answer; trying filer {} for the metadata stream", endpoints_[current_].name,
+                       endpoints_[next].name);
+          current_ = next;
+        }
         if (!wait(backoff)) return;
         backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
         continue;
       }
       reconnects_++;
-      spdlog::info("filer is back: resubscribing from ts {} and dropping cached metadata", last_ts_ns_.load());
+      spdlog::info("filer {} answers: resubscribing from ts {} and dropping cached metadata", endpoints_[current_].name,
+                   last_ts_ns_.load());
       if (on_gap_) on_gap_();
       lost = false;
       backoff = 100ms;
@@ -77,7 +93,7 @@ void MetadataSubscriber::run() {
     request.set_since_ns(last_ts_ns_.load());
     request.set_signature(signature_);
     request.set_client_id(signature_);
-    auto reader = stub_->SubscribeMetadata(&ctx, request);
+    auto reader = endpoints_[current_].stub->SubscribeMetadata(&ctx, request);
     filer_pb::SubscribeMetadataResponse response;
     while (reader->Read(&response)) {
       events_++;

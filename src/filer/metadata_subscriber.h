@@ -1,7 +1,8 @@
 // Keeps a gRPC SubscribeMetadata stream open on the mount's path prefix and hands every event to
 // the mount. Reconnects with backoff after the filer goes away (probing it at most every second)
 // and resumes from the last applied ts_ns; since events in the gap may be lost (a filer restart
-// loses its in-memory log), every reconnect also asks the mount to drop its caches.
+// loses its in-memory log), every reconnect also asks the mount to drop its caches. With several
+// filers, a probe that fails moves on to the next one (each filer serves its peers' events too).
 #pragma once
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "filer.grpc.pb.h"
 #include "filer/filer_address.h"
@@ -26,6 +28,9 @@ class MetadataSubscriber final : public Subscription {
   // credentials: as for FilerClient (null: plain text).
   MetadataSubscriber(const FilerAddress& address, std::string path_prefix, int32_t signature, OnEvent on_event,
                      OnGap on_gap, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+  // Starts with addresses[0].
+  MetadataSubscriber(const std::vector<FilerAddress>& addresses, std::string path_prefix, int32_t signature,
+                     OnEvent on_event, OnGap on_gap, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~MetadataSubscriber() override;
   MetadataSubscriber(const MetadataSubscriber&) = delete;
   MetadataSubscriber& operator=(const MetadataSubscriber&) = delete;
@@ -45,8 +50,13 @@ class MetadataSubscriber final : public Subscription {
   int32_t signature_;
   OnEvent on_event_;
   OnGap on_gap_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub_;
+  struct Endpoint {
+    std::string name;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub;
+  };
+  std::vector<Endpoint> endpoints_;
+  size_t current_ = 0;  // used by the stream thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -223,6 +224,8 @@ int main(int argc, char** argv) {
   while (opt.filer_path.size() > 1 && opt.filer_path.back() == '/') opt.filer_path.pop_back();
   auto explicit_agents = seaweed::transport::AgentMap::parse(rdma_agents);
   if (!explicit_agents.ok()) return usage_error(explicit_agents.error().message, flags);
+  auto filer_addresses = seaweed::filer::FilerAddress::parse_list(opt.filer);
+  if (!filer_addresses.ok()) return usage_error(filer_addresses.error().message, flags);
   if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
   // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
@@ -265,9 +268,6 @@ int main(int argc, char** argv) {
   auto policy = seaweed::fuse::weed_attribute_policy(opt.mountpoint, opt.umask, uid_map, gid_map);
   if (!policy.ok()) return fail(policy.error());
   seaweed::fuse::set_attribute_policy(std::move(policy.value()));
-  auto address = seaweed::filer::FilerAddress::parse(opt.filer);
-  if (!address.ok()) return fail(address.error());
-
   // The cluster's security settings, found the way weed finds them.
   auto security = seaweed::load_security_config(security_config);
   if (!security.ok()) return fail(security.error());
@@ -287,9 +287,9 @@ int main(int argc, char** argv) {
   if (!credentials.ok()) return fail(credentials.error());
   seaweed::filer::FilerClientOptions filer_options;
   filer_options.credentials = *credentials;
-  auto filer = seaweed::filer::FilerClient::connect(*address, filer_options);
+  auto filer = seaweed::filer::FilerClient::connect(filer_addresses.value(), filer_options);
   if (!filer.ok()) return fail(filer.error());
-  spdlog::info("filer {} (version {}, cipher {})", address->http(), (*filer)->configuration().version(),
+  spdlog::info("filer {} (version {}, cipher {})", (*filer)->address().http(), (*filer)->configuration().version(),
                (*filer)->configuration().cipher());
   spdlog::info("security config: {} (read JWT {}, filer gRPC {})",
                security->source.empty() ? "none found" : security->source,

@@ -37,5 +37,21 @@ TEST(FilerAddress, Errors) {
   }
 }
 
+// weed mount's -filer=a:8888,b:8888: several filers, in order.
+TEST(FilerAddress, List) {
+  auto list = FilerAddress::parse_list("a:8888,b:9999.19000");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].grpc(), "a:18888");
+  EXPECT_EQ((*list)[1].http(), "b:9999");
+  EXPECT_EQ((*list)[1].grpc(), "b:19000");
+  auto one = FilerAddress::parse_list("solo:8888");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+  for (const char* bad : {"", "a:8888,", ",a:8888", "a:8888,,b:1", "a:8888,b"})
+    EXPECT_FALSE(FilerAddress::parse_list(bad).ok()) << bad;
+  EXPECT_FALSE(FilerAddress::parse("a:8888,b:8888").ok());  // one address where one is expected
+}
+
 }  // namespace
 }  // namespace seaweed::filer
