@@ -429,3 +429,43 @@ def test_filer_failover(cluster, data, tmp_path):
             lazy_unmount(mp)
         shutil.rmtree(mp, ignore_errors=True)
     assert p.returncode == 0 and f"using filer {cluster.filer_addr}" in out, out
+
+
+# --------------------------------------------------------------------------------------------
+# 6. -volumeServerAccess
+# --------------------------------------------------------------------------------------------
+
+
+def metric(port: int, name: str, labels: str = "") -> float:
+    from harness import http_request
+    body = http_request(f"http://127.0.0.1:{port}/metrics", timeout=10).body.decode()
+    total = 0.0
+    for line in body.splitlines():
+        if line.startswith(name) and (not labels or labels in line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.mark.parametrize("access", ["filerProxy", "publicUrl", "direct"])
+def test_volume_server_access(cluster, data, access):
+    """filerProxy reads every chunk through http://FILER/?proxyChunkId=FID: byte-exact (whole and
+    ranged reads), and the mount never asks where volumes are (no LookupVolume)."""
+    from harness import free_port
+    port = free_port()
+    with Mount(cluster, [f"-filer.path={ROOT}", f"-volumeServerAccess={access}", f"-metricsPort={port}"],
+               name=f"native-{access}") as m:
+        check_files(m.path, data)
+        blob = FILES["three-chunks.bin"]
+        with open(m.path / "three-chunks.bin", "rb") as f:
+            for off, n in ((0, 1), ((1 << 20) - 5, 10), (2 * (1 << 20) + 17, 4096), (len(blob) - 3, 100)):
+                f.seek(off)
+                assert f.read(n) == blob[off:off + n], f"pread at {off}"
+        lookups = metric(port, "seaweed_mount_filer_rpcs_total", 'rpc="LookupVolume"')
+        http_bytes = metric(port, "seaweed_mount_read_bytes_total", 'transport="http"')
+    STATS.notes.append(f"native: -volumeServerAccess={access}: LookupVolume calls {lookups:.0f}, "
+                       f"HTTP bytes {http_bytes:.0f}")
+    assert http_bytes > 0
+    if access == "filerProxy":
+        assert lookups == 0, "filerProxy looked volumes up"
+    else:
+        assert lookups > 0

@@ -83,6 +83,13 @@ bool unreachable(const grpc::Status& status) {
 
 }  // namespace
 
+Result<VolumeAccess> parse_volume_access(const std::string& text) {
+  if (text == "direct") return VolumeAccess::kDirect;
+  if (text == "publicUrl") return VolumeAccess::kPublicUrl;
+  if (text == "filerProxy") return VolumeAccess::kFilerProxy;
+  return make_error(EINVAL, "-volumeServerAccess=" + text + ": want direct, publicUrl or filerProxy");
+}
+
 std::string join_path(const std::string& directory, const std::string& name) {
   if (name.empty()) return directory;
   if (directory.empty() || directory == "/") return "/" + name;
@@ -223,6 +230,11 @@ Status FilerClient::list(const std::string& directory, const std::function<bool(
 Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes(
     const std::vector<uint32_t>& volume_ids) {
   std::map<uint32_t, std::vector<std::string>> out;
+  if (options_.volume_access == VolumeAccess::kFilerProxy) {
+    // The filer finds the volume itself when it proxies (weed mount does not look up either).
+    for (uint32_t vid : volume_ids) out[vid] = {address().http()};
+    return out;
+  }
   filer_pb::LookupVolumeRequest request;
   for (uint32_t vid : volume_ids) request.add_volume_ids(std::to_string(vid));
   filer_pb::LookupVolumeResponse response;
@@ -244,7 +256,10 @@ Result<std::map<uint32_t, std::vector<std::string>>> FilerClient::lookup_volumes
   for (const auto& [vid_text, locations] : response.locations_map()) {
     uint32_t vid = static_cast<uint32_t>(std::strtoul(vid_text.c_str(), nullptr, 10));
     auto& urls = out[vid];
-    for (const auto& loc : locations.locations()) urls.push_back(loc.url());
+    for (const auto& loc : locations.locations()) {
+      const bool public_url = options_.volume_access == VolumeAccess::kPublicUrl && !loc.public_url().empty();
+      urls.push_back(public_url ? loc.public_url() : loc.url());
+    }
   }
   return out;
 }

@@ -19,9 +19,19 @@
 
 namespace seaweed::filer {
 
+// weed mount's -volumeServerAccess: which address of a volume server reads go to
+// (docs/seaweedfs/volume-server-access.md).
+enum class VolumeAccess {
+  kDirect,      // its url, as LookupVolume gives it
+  kPublicUrl,   // its publicUrl (the url when none is set)
+  kFilerProxy,  // none: every read goes through the filer (lookup_volumes answers the filer's address)
+};
+Result<VolumeAccess> parse_volume_access(const std::string& text);
+
 struct FilerClientOptions {
   // From filer_channel_credentials(): mutual TLS per security.toml; null dials in plain text.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  VolumeAccess volume_access = VolumeAccess::kDirect;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds call_timeout{15000};
   uint32_t list_page_size = 1024;  // explicit ListEntries limit; never rely on the server default
@@ -52,7 +62,9 @@ class FilerClient final : public MetadataSource {
   // on_entry returns false to stop early.
   Status list(const std::string& directory, const std::function<bool(filer_pb::Entry&&)>& on_entry) override;
 
-  // Volume id -> volume server URLs ("host:port"). Unknown ids are absent from the map.
+  // Volume id -> volume server URLs ("host:port"), as options.volume_access says; with
+  // kFilerProxy the current filer's HTTP address for every id, without a call. Unknown ids are
+  // absent from the map.
   Result<std::map<uint32_t, std::vector<std::string>>> lookup_volumes(const std::vector<uint32_t>& volume_ids) override;
 
   Result<filer_pb::StatisticsResponse> statistics() override;

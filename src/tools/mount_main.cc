@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   bool subscribe = true, rdma_peer_errors = true;
   int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
-  std::string umask_text = "022", options_file, uid_map, gid_map;
+  std::string umask_text = "022", options_file, uid_map, gid_map, volume_server_access = "direct";
   bool nonempty = false, dir_auto_create = false, autofs = false;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer,
@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
   flags.add_string("umask", &umask_text, "octal umask for the mode of the mount root, as weed mount");
   flags.add_string("map.uid", &uid_map, "local_uid:filer_uid,... : show files of filer_uid as local_uid (weed mount)");
   flags.add_string("map.gid", &gid_map, "local_gid:filer_gid,... : show files of filer_gid as local_gid (weed mount)");
+  flags.add_string("volumeServerAccess", &volume_server_access,
+                   "how reads reach volume servers: direct (their url), publicUrl, or filerProxy (through the filer, "
+                   "for clients that cannot reach volume servers; RDMA agents are not used then)");
   flags.add_string("options", &options_file, "a file of flags, one name=value a line (the command line wins)");
   flags.add_bool("suid", &opt.suid, "honour setuid/setgid bits (root only; default nosuid; also -o suid)");
   flags.add_bool("dev", &opt.dev, "honour device files (root only; default nodev; also -o dev)");
@@ -226,6 +229,9 @@ int main(int argc, char** argv) {
   if (!explicit_agents.ok()) return usage_error(explicit_agents.error().message, flags);
   auto filer_addresses = seaweed::filer::FilerAddress::parse_list(opt.filer);
   if (!filer_addresses.ok()) return usage_error(filer_addresses.error().message, flags);
+  auto volume_access = seaweed::filer::parse_volume_access(volume_server_access);
+  if (!volume_access.ok()) return usage_error(volume_access.error().message, flags);
+  const bool filer_proxy = *volume_access == seaweed::filer::VolumeAccess::kFilerProxy;
   if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
   // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
@@ -287,6 +293,7 @@ int main(int argc, char** argv) {
   if (!credentials.ok()) return fail(credentials.error());
   seaweed::filer::FilerClientOptions filer_options;
   filer_options.credentials = *credentials;
+  filer_options.volume_access = *volume_access;
   auto filer = seaweed::filer::FilerClient::connect(filer_addresses.value(), filer_options);
   if (!filer.ok()) return fail(filer.error());
   spdlog::info("filer {} (version {}, cipher {})", (*filer)->address().http(), (*filer)->configuration().version(),
@@ -301,6 +308,11 @@ int main(int argc, char** argv) {
   http_options.jwt_read_expires_sec = security->jwt_read_expires_sec;
   http_options.verify = verify_reads;
   if (!verify_reads) spdlog::warn("-verifyReads=false: bytes read over HTTP are NOT checked (benchmark use only)");
+  http_options.filer_proxy = filer_proxy;
+  if (filer_proxy && rdma_enabled) {
+    spdlog::info("-volumeServerAccess=filerProxy: chunks are read through the filer over HTTP, not from RDMA agents");
+    rdma_enabled = false;
+  }
   seaweed::transport::HttpVolumeReader http(http_options);
 
   seaweed::filer::FilerClient& filer_client = **filer;

@@ -26,6 +26,10 @@ struct HttpOptions {
   size_t needle_cache_bytes = 32u << 20;
   // (server, fid) -> verified CRC records, per generation (two generations).
   size_t verified_versions = 1u << 15;
+  // -volumeServerAccess=filerProxy: the "servers" are filers, read as
+  // http://FILER/?proxyChunkId=FID (the filer fetches from a volume server and relays the answer,
+  // ETag and Range included; docs/seaweedfs/volume-server-access.md).
+  bool filer_proxy = false;
 };
 
 // Tries loc.urls in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the
