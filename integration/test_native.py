@@ -469,3 +469,50 @@ def test_volume_server_access(cluster, data, access):
         assert lookups == 0, "filerProxy looked volumes up"
     else:
         assert lookups > 0
+
+
+# --------------------------------------------------------------------------------------------
+# 7. -cacheDir: chunks on local disk across remounts
+# --------------------------------------------------------------------------------------------
+
+
+def test_cache_dir_across_remounts(cluster, data, tmp_path):
+    """First mount fills the disk tier; a remount reads every byte from it (no HTTP bytes); a
+    corrupted entry is caught by its CRC, dropped and fetched again, byte-exact."""
+    from harness import free_port
+    cache = tmp_path / "chunk-cache"
+    args = [f"-filer.path={ROOT}", f"-cacheDir={cache}", "-cacheDirSizeMB=64"]
+    port = free_port()
+    with Mount(cluster, args + [f"-metricsPort={port}"], name="native-cache1") as m:
+        check_files(m.path, data)
+        first_http = metric(port, "seaweed_mount_read_bytes_total", 'transport="http"')
+    entries = [p for p in cache.rglob("*") if p.is_file()]
+    assert entries, f"nothing cached under {cache}"
+    cached_bytes = sum(p.stat().st_size for p in entries)
+
+    port = free_port()
+    with Mount(cluster, args + [f"-metricsPort={port}"], name="native-cache2") as m:
+        assert "kept from before" in m.log() and f"{len(entries)} chunks" in m.log(), m.log()
+        check_files(m.path, data)
+        second_http = metric(port, "seaweed_mount_read_bytes_total", 'transport="http"')
+        hits = metric(port, "seaweed_mount_disk_cache_hits_total")
+    STATS.notes.append(f"native: -cacheDir: {len(entries)} entries / {cached_bytes} bytes on disk; HTTP bytes "
+                       f"{first_http:.0f} on the first mount, {second_http:.0f} after the remount "
+                       f"({hits:.0f} disk hits)")
+    assert second_http == 0, f"the remount read {second_http} bytes over HTTP"
+    assert hits > 0
+
+    # Flip one byte inside the biggest entry's data: caught, dropped, refetched.
+    victim = max(entries, key=lambda p: p.stat().st_size)
+    with open(victim, "r+b") as f:
+        f.seek(24 + 1000)
+        b = f.read(1)
+        f.seek(24 + 1000)
+        f.write(bytes([b[0] ^ 0x40]))
+    port = free_port()
+    with Mount(cluster, args + [f"-metricsPort={port}"], name="native-cache3") as m:
+        check_files(m.path, data)
+        corrupt = metric(port, "seaweed_mount_disk_cache_corrupt_total")
+        third_http = metric(port, "seaweed_mount_read_bytes_total", 'transport="http"')
+    STATS.notes.append(f"native: -cacheDir: corrupted entry caught ({corrupt:.0f}), {third_http:.0f} bytes refetched")
+    assert corrupt == 1 and third_http > 0

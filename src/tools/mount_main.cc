@@ -23,6 +23,7 @@
 #include "fuse/session.h"
 #include "fuse/snapshot_ioctl.h"
 #include "transport/agent_map.h"
+#include "transport/disk/disk_chunk_cache.h"
 #include "transport/fallback_volume_reader.h"
 #include "transport/http/http_volume_reader.h"
 #include "transport/http/jwt.h"
@@ -59,6 +60,20 @@ int fail(const seaweed::Error& e) {
   return 1;
 }
 
+// The -cacheDir subdirectory of a cluster: file ids are only unique within one. Mounts of the
+// same cluster share it (entries are immutable and written by rename; each mount keeps it within
+// its own bound), so a remount anywhere finds what an earlier mount fetched.
+std::string disk_cache_name(const filer_pb::GetFilerConfigurationResponse& config) {
+  std::string cluster = config.cluster_id();
+  if (cluster.empty())
+    for (const auto& m : config.masters()) cluster += m + ",";
+  uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (unsigned char c : cluster) h = (h ^ c) * 1099511628211ull;
+  char name[48];
+  std::snprintf(name, sizeof name, "seaweed-rdma-mount-%016llx", static_cast<unsigned long long>(h));
+  return name;
+}
+
 int usage_error(const std::string& message, const seaweed::FlagSet& flags) {
   std::cerr << "seaweed-rdma-mount: " << message << "\n" << flags.usage(kSynopsis);
   return 2;
@@ -90,7 +105,8 @@ int main(int argc, char** argv) {
   bool subscribe = true, rdma_peer_errors = true;
   int64_t rdma_busy_poll_us = 100;
   int64_t rdma_max_concurrent = 64, rdma_timeout_ms = 5000, metrics_port = 0;
-  std::string umask_text = "022", options_file, uid_map, gid_map, volume_server_access = "direct";
+  std::string umask_text = "022", options_file, uid_map, gid_map, volume_server_access = "direct", cache_dir;
+  int64_t cache_dir_size_mb = 1024;
   bool nonempty = false, dir_auto_create = false, autofs = false;
   seaweed::FlagSet flags("seaweed-rdma-mount");
   flags.add_string("filer", &opt.filer,
@@ -114,6 +130,9 @@ int main(int argc, char** argv) {
   flags.add_string("volumeServerAccess", &volume_server_access,
                    "how reads reach volume servers: direct (their url), publicUrl, or filerProxy (through the filer, "
                    "for clients that cannot reach volume servers; RDMA agents are not used then)");
+  flags.add_string("cacheDir", &cache_dir,
+                   "directory for an on-disk chunk cache kept across remounts (CRC-checked; default: none)");
+  flags.add_int("cacheDirSizeMB", &cache_dir_size_mb, "bound of the -cacheDir chunk cache");
   flags.add_string("options", &options_file, "a file of flags, one name=value a line (the command line wins)");
   flags.add_bool("suid", &opt.suid, "honour setuid/setgid bits (root only; default nosuid; also -o suid)");
   flags.add_bool("dev", &opt.dev, "honour device files (root only; default nodev; also -o dev)");
@@ -232,6 +251,7 @@ int main(int argc, char** argv) {
   auto volume_access = seaweed::filer::parse_volume_access(volume_server_access);
   if (!volume_access.ok()) return usage_error(volume_access.error().message, flags);
   const bool filer_proxy = *volume_access == seaweed::filer::VolumeAccess::kFilerProxy;
+  if (!cache_dir.empty()) cache_dir = std::filesystem::absolute(cache_dir, ec).lexically_normal().string();
   if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
   // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
@@ -340,7 +360,23 @@ int main(int argc, char** argv) {
     metrics = std::move(started.value());
   }
 
-  seaweed::fuse::FileSystem fs(opt, filer_client, transport);
+  // -cacheDir: chunks on local disk in front of the network (agent or HTTP).
+  std::unique_ptr<seaweed::transport::DiskChunkCache> disk_cache;
+  std::unique_ptr<seaweed::transport::DiskCachingVolumeReader> disk_reads;
+  seaweed::transport::VolumeReader* reads = &transport;
+  if (!cache_dir.empty() && cache_dir_size_mb > 0) {
+    const std::string dir = cache_dir + "/" + disk_cache_name(filer_client.configuration());
+    auto opened = seaweed::transport::DiskChunkCache::open({dir, static_cast<uint64_t>(cache_dir_size_mb) << 20});
+    if (!opened.ok()) return fail(opened.error().context("-cacheDir"));
+    disk_cache = std::move(opened.value());
+    const auto kept = disk_cache->stats();
+    spdlog::info("disk cache {}: {} MiB bound, {} chunks ({} MiB) kept from before", dir, cache_dir_size_mb,
+                 kept.entries, kept.bytes >> 20);
+    disk_reads = std::make_unique<seaweed::transport::DiskCachingVolumeReader>(transport, *disk_cache);
+    reads = disk_reads.get();
+  }
+
+  seaweed::fuse::FileSystem fs(opt, filer_client, *reads);
   // What the snapshot ioctl tells processes that read this mount's files themselves (docs/PRELOAD.md).
   seaweed::fuse::SnapshotIoctlConfig snapshot_config;
   snapshot_config.agent_address = [&](const std::string& volume_server) -> std::string {
