@@ -62,9 +62,10 @@ std::shared_ptr<grpc::Channel> make_filer_channel(const FilerAddress& address, i
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // gRPC's default reconnect backoff grows to 120 s: after a filer restart the mount would stay
-  // cut off for tens of seconds. Retry at most every 2 s.
+  // cut off for tens of seconds. Retry at most every 2 s. Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS:
+  // gRPC takes it as the minimum connect timeout too, and at 100 ms a loaded machine cut the
+  // handshake short ("tcp handshaker shutdown": mounts failed to start under load).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   if (purpose > 0) args.SetInt("seaweed.channel.purpose", purpose);
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
