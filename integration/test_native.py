@@ -211,6 +211,25 @@ def test_standard_options_and_weed_defaults(cluster, data, mp):
         assert (mp / "hidden-by-the-mount").exists()
 
 
+@pytest.mark.parametrize("command", [("umount",), ("fusermount3", "-u")])
+def test_foreground_ends_cleanly_when_unmounted(cluster, data, mp, command):
+    """By hand the daemon stays in the foreground; an unmount from outside ends it with exit 0."""
+    p = subprocess.Popen([MOUNT_BIN, f"-filer={cluster.filer_addr}", f"-filer.path={ROOT}", "-rdma.enabled=false",
+                          mp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        wait_until("mounted in the foreground", lambda: is_mounted(mp) or p.poll() is not None)
+        assert p.poll() is None, p.communicate(timeout=5)[0]
+        check_files(mp, data)
+        assert run([*command, mp]).returncode == 0
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, out
+    assert "unmounted" in out, out
+
+
 # --------------------------------------------------------------------------------------------
 # 2. startup failures in background mode
 # --------------------------------------------------------------------------------------------
