@@ -78,6 +78,25 @@ def wait_until(what: str, cond, timeout: float = 15.0, diag=lambda: ""):
         time.sleep(0.05)
 
 
+def stop_foreground(p: subprocess.Popen, timeout: float = 30.0, signal_first: bool = True) -> str:
+    """SIGTERM to a foreground mount, its output once it exited; a mount that does not exit in
+    time fails the test with every thread's stack (gdb) so the hang can be told apart."""
+    if signal_first and p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return out or ""
+    except subprocess.TimeoutExpired:
+        stacks = ""
+        if shutil.which("gdb"):
+            r = subprocess.run(["gdb", "-p", str(p.pid), "-batch", "-ex", "thread apply all bt 30"],
+                               capture_output=True, text=True, timeout=120)
+            stacks = r.stdout[-20000:]
+        p.kill()
+        out, _ = p.communicate()
+        pytest.fail(f"mount {p.args} still running {timeout}s after SIGTERM or unmount\n{out[-3000:]}\n{stacks}")
+
+
 def check_files(mp: Path, data: dict[str, str]):
     for name, digest in data.items():
         assert sha((mp / name).read_bytes()) == digest, f"{name}: content differs"
@@ -204,8 +223,7 @@ def test_standard_options_and_weed_defaults(cluster, data, mp):
             wait_until("mounted over a non-empty directory", lambda: is_mounted(mp))
             check_files(mp, data)
         finally:
-            r.send_signal(signal.SIGTERM)
-            out, _ = r.communicate(timeout=20)
+            out = stop_foreground(r)
         assert r.returncode == 0, out
         assert ("is not empty" in out) == warned, out
         assert (mp / "hidden-by-the-mount").exists()
@@ -221,7 +239,7 @@ def test_foreground_ends_cleanly_when_unmounted(cluster, data, mp, command):
         assert p.poll() is None, p.communicate(timeout=5)[0]
         check_files(mp, data)
         assert run([*command, mp]).returncode == 0
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p, signal_first=False)
     finally:
         if p.poll() is None:
             p.kill()
@@ -285,7 +303,7 @@ def test_sd_notify_ready_and_stopping(cluster, data, mp, tmp_path):
         p.send_signal(signal.SIGTERM)
         msg = sock.recv(4096).decode()
         assert msg == "STOPPING=1", msg
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p, signal_first=False)
         assert p.returncode == 0, out
         assert not is_mounted(mp)
     finally:
@@ -350,8 +368,7 @@ def test_weed_mount_argv_of_the_harness(cluster, data, tmp_path):
         assert is_mounted(mp), p.communicate(timeout=5)[0]
         check_files(mp, data)
     finally:
-        p.send_signal(signal.SIGTERM)
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p)
         if is_mounted(mp):
             lazy_unmount(mp)
         mp.rmdir()
@@ -373,8 +390,7 @@ def test_options_file_and_dir_auto_create(cluster, data, tmp_path):
         assert is_mounted(mp), p.communicate(timeout=5)[0]
         check_files(mp, data)
     finally:
-        p.send_signal(signal.SIGTERM)
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p)
         if is_mounted(mp):
             lazy_unmount(mp)
         shutil.rmtree(mp.parent, ignore_errors=True)
@@ -423,8 +439,7 @@ def test_filer_failover(cluster, data, tmp_path):
         STATS.notes.append(f"native: failover: new file visible {time.monotonic() - t0:.2f}s after filer B was killed")
         check_files(mp, data)
     finally:
-        p.send_signal(signal.SIGTERM)
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p)
         if is_mounted(mp):
             lazy_unmount(mp)
         shutil.rmtree(mp, ignore_errors=True)
@@ -442,8 +457,7 @@ def test_filer_failover(cluster, data, tmp_path):
         assert is_mounted(mp), p.communicate(timeout=5)[0]
         check_files(mp, data)
     finally:
-        p.send_signal(signal.SIGTERM)
-        out, _ = p.communicate(timeout=20)
+        out = stop_foreground(p)
         if is_mounted(mp):
             lazy_unmount(mp)
         shutil.rmtree(mp, ignore_errors=True)
