@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
+#include <vector>
 
 #include "codec/codec.h"
 
@@ -196,6 +199,28 @@ TEST_F(DiskCacheTest, GzipNeedleRangesAreSlicedFromTheWholeFetch) {
   // A gzip entry is not sliced from disk (it would be inflated on every read): the transport does it.
   EXPECT_EQ(read_range(r, loc("9,0d"), 0, 10), clear.substr(0, 10));
   EXPECT_EQ(inner.range_calls, 1);
+}
+
+// Readahead asks for several blocks of one chunk at once: they share one whole fetch.
+TEST_F(DiskCacheTest, ConcurrentMissesShareOneFetch) {
+  class SlowReader : public FakeReader {
+   public:
+    Result<StoredNeedle> read_whole(const NeedleLocator& loc) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return FakeReader::read_whole(loc);
+    }
+  } inner;
+  inner.needles["2,0c"] = {bytes(4 << 20, 6), false};
+  auto cache = open();
+  DiskCachingVolumeReader r(inner, *cache);
+  std::vector<std::thread> threads;
+  std::vector<std::string> got(8);
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] { got[i] = read_range(r, loc("2,0c"), uint64_t(i) << 19, 4096); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(got[i], inner.needles["2,0c"].data.substr(size_t(i) << 19, 4096)) << i;
+  EXPECT_EQ(r.fetches(), 1u);
+  EXPECT_EQ(inner.whole_calls, 1);
 }
 
 TEST_F(DiskCacheTest, ErrorsComeFromTheTransport) {

@@ -286,11 +286,31 @@ DiskChunkCache::Stats DiskChunkCache::stats() const {
   return s;
 }
 
+bool DiskCachingVolumeReader::begin_fetch(const std::string& fid) {
+  std::unique_lock lock(fetch_mu_);
+  if (fetching_.insert(fid).second) return true;
+  fetch_done_.wait(lock, [&] { return fetching_.count(fid) == 0; });
+  return false;
+}
+
+void DiskCachingVolumeReader::end_fetch(const std::string& fid) {
+  {
+    std::lock_guard lock(fetch_mu_);
+    fetching_.erase(fid);
+  }
+  fetch_done_.notify_all();
+}
+
 Result<StoredNeedle> DiskCachingVolumeReader::read_whole(const NeedleLocator& loc) {
   const std::string fid = loc.fid_text.empty() ? loc.fid.to_string() : loc.fid_text;
   if (auto hit = cache_.get(fid)) return std::move(*hit);
+  while (!begin_fetch(fid)) {
+    if (auto hit = cache_.get(fid)) return std::move(*hit);  // else the other fetch failed: try ourselves
+  }
+  ++fetches_;
   auto fetched = inner_.read_whole(loc);
   if (fetched.ok()) cache_.put(fid, *fetched);
+  end_fetch(fid);
   return fetched;
 }
 
@@ -299,10 +319,16 @@ Result<size_t> DiskCachingVolumeReader::read_range(const NeedleLocator& loc, uin
   if (auto n = cache_.read_range(fid, offset, dst)) return *n;
   // Kept gzipped (sliced by the transport), or too large to fetch whole for a range.
   if (cache_.contains(fid) || loc.max_stored_size > max_chunk_) return inner_.read_range(loc, offset, dst);
+  if (!begin_fetch(fid)) {
+    if (auto n = cache_.read_range(fid, offset, dst)) return *n;
+    return inner_.read_range(loc, offset, dst);  // the other fetch failed or was not kept
+  }
   // Fetch the chunk whole once: this read and every later one of it are then local.
+  ++fetches_;
   auto whole = inner_.read_whole(loc);
+  if (whole.ok()) cache_.put(fid, *whole);
+  end_fetch(fid);
   if (!whole.ok()) return inner_.read_range(loc, offset, dst);
-  cache_.put(fid, *whole);
   std::string clear_storage;
   const std::string* clear = &whole->data;
   if (whole->gzipped) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -83,10 +84,23 @@ class DiskCachingVolumeReader : public VolumeReader {
   Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) override;
   Result<StoredNeedle> read_whole(const NeedleLocator& loc) override;
 
+  // Whole fetches made (for tests: concurrent misses of one chunk share one fetch).
+  [[nodiscard]] uint64_t fetches() const { return fetches_.load(); }
+
  private:
+  // One whole fetch per chunk at a time: readahead asks for several blocks of one chunk at once,
+  // and each would otherwise fetch the whole chunk. Returns false when another thread was
+  // fetching fid (it is done now: look in the cache again).
+  bool begin_fetch(const std::string& fid);
+  void end_fetch(const std::string& fid);
+
   VolumeReader& inner_;
   DiskChunkCache& cache_;
   uint64_t max_chunk_;
+  std::mutex fetch_mu_;
+  std::condition_variable fetch_done_;
+  std::unordered_set<std::string> fetching_;
+  std::atomic<uint64_t> fetches_{0};
 };
 
 }  // namespace seaweed::transport
