@@ -248,6 +248,56 @@ def test_foreground_ends_cleanly_when_unmounted(cluster, data, mp, command):
     assert "unmounted" in out, out
 
 
+def top_mount_type(path) -> str:
+    """fstype of the topmost mount on path ("" when none)."""
+    top = ""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == str(path):
+                top = fields[fields.index("-") + 1]
+    return top
+
+
+def test_mount_over_an_autofs_trigger(cluster, data, mp):
+    """What x-systemd.automount does: an autofs trigger sits on the mountpoint and mount(8) runs the
+    helper on first access. The mount must go on top without touching the trigger (a listing
+    would wait for the very mount being made): this process plays the automount daemon and no
+    request may reach it."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    res = subprocess.run(["mount", "-t", "autofs", "-o",
+                          f"fd={w},pgrp={os.getpgid(0)},minproto=5,maxproto=5,direct", "seaweed-test-trigger",
+                          str(mp)], pass_fds=(w,), capture_output=True, text=True, timeout=30)
+    os.close(w)
+    if res.returncode != 0:
+        os.close(r)
+        pytest.skip(f"cannot mount autofs here: {res.stderr.strip()}")
+    try:
+        assert top_mount_type(mp) == "autofs"
+        t0 = time.monotonic()
+        rr = run([MOUNT_BIN, f"{cluster.filer_addr}:{ROOT}", mp, "-o", "rdma.enabled=false"], timeout=30)
+        assert rr.returncode == 0, rr.stderr
+        assert top_mount_type(mp) == "fuse.seaweed-rdma-mount"
+        STATS.notes.append(f"native: mounted over an autofs trigger in {time.monotonic() - t0:.2f}s")
+        check_files(mp, data)
+        try:
+            request = os.read(r, 4096)
+        except BlockingIOError:
+            request = b""
+        assert request == b"", f"the mount touched the autofs trigger: {len(request)} bytes of requests"
+        pids = mount_pids(mp)
+        assert run(["umount", mp]).returncode == 0
+        wait_until("the daemon exits after umount", lambda: not any(Path(f"/proc/{p}").exists() for p in pids))
+        assert top_mount_type(mp) == "autofs"
+    finally:
+        if top_mount_type(mp) == "fuse.seaweed-rdma-mount":
+            subprocess.run(["fusermount3", "-u", "-z", str(mp)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mp)], capture_output=True)
+        os.close(r)
+    assert top_mount_type(mp) == ""
+
+
 # --------------------------------------------------------------------------------------------
 # 2. startup failures in background mode
 # --------------------------------------------------------------------------------------------
