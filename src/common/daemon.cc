@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 namespace seaweed {
@@ -136,7 +137,26 @@ void ReadinessPipe::fail(const std::string& message) {
   send(kError + line + "\n");
 }
 
+// Threads of this process (a fork keeps only the calling one: the others' locks stay held).
+size_t thread_count() {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+#if defined(__SANITIZE_THREAD__)
+constexpr size_t kOwnThreads = 2;  // ThreadSanitizer runs a thread of its own
+#else
+constexpr size_t kOwnThreads = 1;
+#endif
+
 Result<ForkOutcome> fork_into_background(const std::string& program) {
+  if (const size_t threads = thread_count(); threads > kOwnThreads)
+    return make_error(EINVAL, "cannot go into the background: " + std::to_string(threads) +
+                                  " threads already run (the fork must come first)");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error(errno, std::string("pipe: ") + std::strerror(errno));
   std::fflush(stdout);

@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 namespace seaweed {
 namespace {
@@ -91,6 +94,28 @@ TEST(Daemon, ChildHasItsOwnSession) {
       pipe.fail("not a session leader");
   });
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+}
+
+TEST(Daemon, RefusesToForkWithThreadsRunning) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer's own thread makes the count unreliable";
+#endif
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread t([&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+  });
+  auto forked = fork_into_background("prog");
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  t.join();
+  ASSERT_FALSE(forked.ok());
+  EXPECT_THAT(forked.error().message, HasSubstr("threads already run"));
 }
 
 TEST(Daemon, PipeWithoutParentIsNoOp) {
