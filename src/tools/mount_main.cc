@@ -252,6 +252,9 @@ int main(int argc, char** argv) {
   if (!volume_access.ok()) return usage_error(volume_access.error().message, flags);
   const bool filer_proxy = *volume_access == seaweed::filer::VolumeAccess::kFilerProxy;
   if (!cache_dir.empty()) cache_dir = std::filesystem::absolute(cache_dir, ec).lexically_normal().string();
+  // Logging to stderr starts no thread: it can be set up before the fork.
+  if (auto s = seaweed::setup_logging("mount", verbosity.empty() ? log_level : verbosity); !s)
+    return usage_error(s.error().message, flags);
   if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
   // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
@@ -269,11 +272,6 @@ int main(int argc, char** argv) {
     g_readiness = &readiness;
   }
 
-  if (auto s = seaweed::setup_logging("mount", verbosity.empty() ? log_level : verbosity); !s) {
-    readiness.fail(s.error().message);
-    std::cerr << "seaweed-rdma-mount: " << s.error().message << "\n";
-    return 2;
-  }
   // In the background the log goes to syslog; whoever runs mount sees warnings and the one-line
   // error (through the parent), as mount helpers are quiet when all is well.
   if (readiness.active()) seaweed::log_to_syslog("mount", /*stderr_warnings=*/true);
