@@ -134,7 +134,7 @@ std::string DiskChunkCache::path_of(const std::string& fid) const {
   return options_.dir + "/" + fid.substr(0, comma) + "/" + fid.substr(comma + 1);
 }
 
-void DiskChunkCache::remove_locked(const std::string& fid, bool evicted) {
+void DiskChunkCache::remove_locked(std::string fid, bool evicted) {  // a copy: fid may live in lru_
   auto it = entries_.find(fid);
   if (it == entries_.end()) return;
   bytes_ -= it->second.size;

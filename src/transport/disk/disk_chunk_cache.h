@@ -61,7 +61,7 @@ class DiskChunkCache {
   [[nodiscard]] std::string path_of(const std::string& fid) const;
   // Reads and verifies the whole entry file; removes it when it does not check out.
   std::optional<StoredNeedle> load(const std::string& fid);
-  void remove_locked(const std::string& fid, bool evicted);
+  void remove_locked(std::string fid, bool evicted);
   void touch_locked(Entry& e, const std::string& fid);
 
   Options options_;
