@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import (MOUNT_BIN, STATS, TMP_PREFIX, WEED_BIN, Mount, is_mounted, lazy_unmount,
-                     mounted_points, random_bytes)
+from harness import (MOUNT_BIN, STATS, TMP_PREFIX, WEED_BIN, Mount, free_port, http_request, is_mounted,
+                     lazy_unmount, random_bytes)
 
 ROOT = "/native"
 FILES = {"small.txt": b"hello native mount\n", "three-chunks.bin": random_bytes(1101, 3 * (1 << 20) + 4321),
@@ -304,7 +304,6 @@ def test_mount_over_an_autofs_trigger(cluster, data, mp):
 
 
 def test_background_failures_report_one_line(cluster, data, mp, tmp_path):
-    from harness import free_port
     port = free_port()
     cases = [
         ("unreachable filer", [f"127.0.0.1:{port}:/", mp], 1, str(port)),
@@ -456,7 +455,6 @@ def test_options_file_and_dir_auto_create(cluster, data, tmp_path):
 def test_filer_failover(cluster, data, tmp_path):
     """-filer=B,A with B a second filer of the same cluster: reads and the metadata stream go on
     through A after B is killed; a first filer that is down at start is skipped."""
-    from harness import free_port, http_request
     port = free_port()
     store = tmp_path / "filer2"
     store.mkdir()
@@ -520,7 +518,6 @@ def test_filer_failover(cluster, data, tmp_path):
 
 
 def metric(port: int, name: str, labels: str = "") -> float:
-    from harness import http_request
     body = http_request(f"http://127.0.0.1:{port}/metrics", timeout=10).body.decode()
     total = 0.0
     for line in body.splitlines():
@@ -533,7 +530,6 @@ def metric(port: int, name: str, labels: str = "") -> float:
 def test_volume_server_access(cluster, data, access):
     """filerProxy reads every chunk through http://FILER/?proxyChunkId=FID: byte-exact (whole and
     ranged reads), and the mount never asks where volumes are (no LookupVolume)."""
-    from harness import free_port
     port = free_port()
     with Mount(cluster, [f"-filer.path={ROOT}", f"-volumeServerAccess={access}", f"-metricsPort={port}"],
                name=f"native-{access}") as m:
@@ -562,7 +558,6 @@ def test_volume_server_access(cluster, data, access):
 def test_cache_dir_across_remounts(cluster, data, tmp_path):
     """First mount fills the disk tier; a remount reads every byte from it (no HTTP bytes); a
     corrupted entry is caught by its CRC, dropped and fetched again, byte-exact."""
-    from harness import free_port
     cache = tmp_path / "chunk-cache"
     args = [f"-filer.path={ROOT}", f"-cacheDir={cache}", "-cacheDirSizeMB=64"]
     port = free_port()
