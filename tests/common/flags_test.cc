@@ -227,23 +227,5 @@ TEST(FlagSet, Help) {
   EXPECT_THAT(usage, HasSubstr("-readOnly"));
 }
 
-TEST(FlagSetMountOptions, SuidAndDevReachFlagsOfThatName) {
-  bool suid = false, dev = true;
-  FlagSet f("m");
-  f.add_bool("suid", &suid, "");
-  f.add_bool("dev", &dev, "");
-  Argv a{"-o", "rw,suid,nodev,nosuid,suid"};
-  ASSERT_TRUE(f.parse(a.argc(), a.argv()).ok());
-  EXPECT_TRUE(suid);
-  EXPECT_FALSE(dev);
-  EXPECT_TRUE(f.was_set("suid"));
-}
-
-TEST(FlagSetMountOptions, SuidIsIgnoredWithoutSuchFlag) {
-  FlagSet f("m");
-  Argv a{"-o", "suid,dev,nosuid,nodev"};
-  EXPECT_TRUE(f.parse(a.argc(), a.argv()).ok());
-}
-
 }  // namespace
 }  // namespace seaweed
