@@ -1,4 +1,4 @@
-// Pure data types for chunk resolution; no protobuf, no I/O (fact sheet §2).
+// Pure data types for chunk resolution; no protobuf, no I/O (docs/seaweedfs/chunks.md).
 #pragma once
 
 #include <cstdint>

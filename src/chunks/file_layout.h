@@ -12,10 +12,10 @@ namespace seaweed::chunks {
 
 class FileLayout {
  public:
-  // data_chunks must already have manifests resolved (fact sheet §2.4). file_size is the size the
-  // reader exposes (see file_size() in chunks/file_size.h); chunk bytes beyond it are not served,
-  // and bytes below it that no chunk covers read as a hole. Fails with EIO naming the first
-  // malformed chunk (manifest, negative offset, end beyond INT64_MAX).
+  // data_chunks must already have manifests resolved (docs/seaweedfs/chunks.md, "Chunk manifests"). file_size is the
+  // size the reader exposes (see file_size() in chunks/file_size.h); chunk bytes beyond it are not served, and bytes
+  // below it that no chunk covers read as a hole. Fails with EIO naming the first malformed chunk (manifest, negative
+  // offset, end beyond INT64_MAX).
   static Result<FileLayout> build(std::vector<Chunk> data_chunks, uint64_t file_size);
 
   [[nodiscard]] uint64_t size() const { return size_; }

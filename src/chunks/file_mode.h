@@ -1,4 +1,4 @@
-// FuseAttributes.file_mode is a Go os.FileMode, not a POSIX st_mode (fact sheet §1.2).
+// FuseAttributes.file_mode is a Go os.FileMode, not a POSIX st_mode (docs/seaweedfs/chunks.md, "File modes").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// File size rules (fact sheet §2.1).
+// File size rules (docs/seaweedfs/chunks.md, "File size").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Which chunk supplies each byte of a file whose chunks may overlap (fact sheet §2.3).
+// Which chunk supplies each byte of a file whose chunks may overlap (docs/seaweedfs/chunks.md, "Which chunk supplies a
+// byte").
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
-// AES-256-GCM as SeaweedFS seals chunks (fact sheet §2.6): nonce(12) || ciphertext || tag(16), no AAD.
+// AES-256-GCM as SeaweedFS seals chunks (docs/seaweedfs/chunks.md, "Encryption"): nonce(12) || ciphertext || tag(16),
+// no AAD.
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 

@@ -1,5 +1,6 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, init/xorout ~0) as in Go's crc32.Update with the
-// Castagnoli table (fact sheet §5.4). SSE4.2 instruction when the CPU has it, slice-by-8 tables otherwise.
+// Castagnoli table (docs/seaweedfs/needle-integrity.md). SSE4.2 instruction when the CPU has it, slice-by-8 tables
+// otherwise.
 #include <array>
 #include <bit>
 #include <cstring>

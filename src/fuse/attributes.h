@@ -1,4 +1,5 @@
-// Filer entry -> struct stat (fact sheet §1.2 FileMode, §2.1 size rule).
+// Filer entry -> struct stat (docs/seaweedfs/chunks.md: "File modes", "File size"; times:
+// docs/seaweedfs/attributes.md).
 #pragma once
 
 #include <sys/stat.h>

@@ -67,7 +67,7 @@ TEST(VisibleIntervals, LayeredOverwrites) {
 }
 
 TEST(VisibleIntervals, TiesLaterInListWins) {
-  // Upstream drops B here (fact sheet §2.3); we let the later list entry win.
+  // Upstream drops B here (docs/seaweedfs/chunks.md); we let the later list entry win.
   const std::vector<Chunk> ab = {make_chunk("1,a", 0, 10, 5), make_chunk("1,b", 5, 10, 5)};
   EXPECT_THAT(resolve_visible_intervals(ab), ElementsAre(VI{0, 5, 0}, VI{5, 15, 1}));
   const std::vector<Chunk> ba = {make_chunk("1,b", 5, 10, 5), make_chunk("1,a", 0, 10, 5)};
