@@ -10,6 +10,7 @@ workload on every target:
             ours_preload   as ours_rdma, with libseaweed-rdma-preload.so in the client programs
                            (LD_PRELOAD): they read from the agent themselves, not through FUSE
             ours_http      seaweed-rdma-mount -rdma.enabled=false
+            ours_http_noverify  as ours_http with -verifyReads=false (the cost of verified bytes)
             weed_default   weed mount (same weed binary as the cluster), defaults
             weed_tuned     weed mount with read-side tuning (see WEED_TUNED_ARGS in targets.py)
             curl           direct HTTP GETs of the chunks from the volume server (filer for listings)

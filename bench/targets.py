@@ -457,6 +457,8 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
               client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
     OursMount("ours_http", "seaweed-rdma-mount, -rdma.enabled=false (HTTP to the volume server)", "#ff7f0e",
               mount_args=("-rdma.enabled=false",)),
+    OursMount("ours_http_noverify", "as ours_http with -verifyReads=false: what checking every byte against "
+              "its needle's CRC-32C costs (issue 10)", "#ffbb78", mount_args=("-rdma.enabled=false", "-verifyReads=false")),
     WeedMountTarget("weed_default", "weed mount, default flags", "#1f77b4"),
     WeedMountTarget("weed_tuned", "weed mount, read-side tuning", "#17becf", tuned=True),
     CurlTarget(),
