@@ -4,8 +4,15 @@ rounds: sequential O_DIRECT 1 MiB reads after drop_caches, and 1,500 random 4 Ki
 Prints JSON (medians and samples, load average). Run as root from the repository root:
   PYTHONPATH=integration .venv/bin/python scripts/verify_cost.py
 The bench target ours_http_noverify gives the same comparison inside scripts/bench.sh."""
-import json, os, random, statistics, sys, time, hashlib
-from harness import Cluster, Mount, random_bytes, MiB
+import hashlib
+import json
+import mmap
+import os
+import random
+import statistics
+import time
+
+from harness import Cluster, Mount, MiB
 
 SEQ = 256 * MiB
 res = {"seq_MBps": {"verify": [], "noverify": []}, "rand4k_p50_us": {"verify": [], "noverify": []},
@@ -17,7 +24,6 @@ def drop():
 def seq(path):
     drop()
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-    import mmap
     buf = mmap.mmap(-1, MiB)
     t = time.perf_counter(); n = 0
     while True:
@@ -29,7 +35,6 @@ def seq(path):
     return n / dt / 1e6
 
 def rand(path, size, count=1500, seed=1):
-    import mmap
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
     buf = mmap.mmap(-1, 4096)
     rnd = random.Random(seed); lat = []
