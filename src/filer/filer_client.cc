@@ -5,12 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
-
 #include <random>
 
 #include "common/metrics.h"
-#include "filer/metadata_subscriber.h"
 #include "filer/channel_credentials.h"
+#include "filer/metadata_subscriber.h"
 
 namespace seaweed::filer {
 namespace {

@@ -19,9 +19,11 @@ TEST(FuseMountOptions, SafeDefaults) {
 
 TEST(FuseMountOptions, FilerPathCannotInjectOptions) {
   EXPECT_EQ(fuse_mount_options(with_path("/q,allow_other")),
-            "fsname=seaweedfs:127.0.0.1:8888:/q\\,allow_other,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
-  EXPECT_EQ(fuse_mount_options(with_path("/s,suid,dev")),
-            "fsname=seaweedfs:127.0.0.1:8888:/s\\,suid\\,dev,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
+            "fsname=seaweedfs:127.0.0.1:8888:/"
+            "q\\,allow_other,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
+  EXPECT_EQ(
+      fuse_mount_options(with_path("/s,suid,dev")),
+      "fsname=seaweedfs:127.0.0.1:8888:/s\\,suid\\,dev,subtype=seaweed-rdma-mount,default_permissions,ro,nosuid,nodev");
   const std::string tricky = fuse_mount_options(with_path("/a\\,b c=d\"e'f\n"));
   EXPECT_EQ(tricky.substr(0, tricky.find(",subtype")), "fsname=seaweedfs:127.0.0.1:8888:/a\\\\\\,b c=d\"e'f\n");
 }

@@ -91,7 +91,8 @@ std::string HttpVolumeReader::needle_url(const std::string& server, const std::s
   // "host:port" from the master/filer, or a full base URL ("https://host:port") as given.
   const bool has_scheme = server.find("://") != std::string::npos;
   if (options_.filer_proxy)  // -volumeServerAccess=filerProxy: server is a filer
-    return (has_scheme ? "" : "http://") + server + "/?proxyChunkId=" + fid + (allow_deleted ? "&readDeleted=true" : "");
+    return (has_scheme ? "" : "http://") + server + "/?proxyChunkId=" + fid +
+           (allow_deleted ? "&readDeleted=true" : "");
   return (has_scheme ? "" : "http://") + server + "/" + fid + (allow_deleted ? "?readDeleted=true" : "");
 }
 
