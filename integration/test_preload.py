@@ -446,8 +446,9 @@ def snapshot_page(fd: int, offset: int = 0) -> dict:
 
 
 def test_cluster_with_read_tokens(tmp_path):
-    """Read JWTs required: the preload declines (FUSE reads, byte-exact); the daemon's token ioctl
-    hands out a JWT for a fid of the handle and refuses any other fid; the snapshot says tokens."""
+    """Read JWTs required: the preload serves the file with tokens the daemon mints (byte-exact);
+    the daemon's token ioctl hands out a JWT for a fid of the handle and refuses any other fid;
+    the snapshot says tokens."""
     import base64
     import errno
     import struct
@@ -461,7 +462,8 @@ def test_cluster_with_read_tokens(tmp_path):
             out = subprocess.run(["cat", str(m.p("/jwt/f"))], env=preloaded_env(stats), capture_output=True)
             assert out.returncode == 0 and sha(out.stdout) == blob.sha256()
             st = PreloadStats(stats)
-            assert st["declined_tokens"] == 1 and st["bytes_served"] == 0, st
+            assert st["declined_tokens"] == 0 and st["reads_fallback"] == 0, st
+            assert st["bytes_served"] == blob.size, st
             fids = [ch.get("file_id") or ch.get("fileId") for ch in c.chunks_of("/jwt/f")]
             fd = os.open(m.p("/jwt/f"), os.O_RDONLY)
             try:
@@ -482,3 +484,97 @@ def test_cluster_with_read_tokens(tmp_path):
                 assert e.value.errno == errno.EINVAL
             finally:
                 os.close(fd)
+
+
+# A process under the preload on a read-JWT cluster: reads two files, waits (polling the volume
+# server) until the first token it was handed has expired, and reads again through the same fds.
+TOKEN_CASE = r"""
+import fcntl, hashlib, json, os, struct, sys, time, urllib.error, urllib.request
+a_path, b_path, volume, fid = sys.argv[1:5]
+def token_ioctl(fd, fid):  # SWR_IOC_TOKEN, as token_ioctl() in test_preload.py
+    size = 4 + 4 + 64 + 4 + 4 + 2048
+    req = bytearray(size)
+    struct.pack_into("<II64s", req, 0, 1, len(fid), fid.encode())
+    fcntl.ioctl(fd, (3 << 30) | (size << 16) | (ord("W") << 8) | 0x52, req)
+    n, lifetime = struct.unpack_from("<Ii", req, 72)
+    return bytes(req[80:80 + n]).decode(), lifetime
+def whole(fd, size):
+    h, off = hashlib.sha256(), 0
+    while off < size:
+        n = os.pread(fd, min(1 << 20, size - off), off)
+        if not n:
+            break
+        h.update(n)
+        off += len(n)
+    return h.hexdigest()
+a, b = os.open(a_path, os.O_RDONLY), os.open(b_path, os.O_RDONLY)
+size_a, size_b = os.fstat(a).st_size, os.fstat(b).st_size
+first = whole(a, size_a)
+assert len(os.pread(b, 1, 0)) == 1  # b's first chunk: its token fetched now
+old, lifetime = token_ioctl(a, fid)
+def refused():
+    req = urllib.request.Request(f"{volume}/{fid}", headers={"Authorization": "Bearer " + old})
+    try:
+        urllib.request.urlopen(req, timeout=5).read()
+        return False
+    except urllib.error.HTTPError as e:
+        return e.code == 401
+deadline = time.monotonic() + lifetime + 30
+while not refused():
+    assert time.monotonic() < deadline, "the volume server still accepts an expired token"
+    time.sleep(0.1)
+print(json.dumps({"first": first, "again": whole(a, size_a), "b": whole(b, size_b), "lifetime": lifetime}))
+"""
+
+
+@pytest.fixture(scope="module")
+def short_token_cluster():
+    key = "preload-short-read-key"
+    toml = f'[jwt.signing.read]\nkey = "{key}"\nexpires_after_seconds = 2\n'
+    with Cluster(name="preload-jwt-short", security_toml=toml) as c:
+        a, b = RandomBlob(82, 3 * MiB + 7), RandomBlob(83, 2 * MiB + 11)
+        c.put("/tok/a", a, maxMB=1)
+        c.put("/tok/b", b, maxMB=1)
+        yield c, a, b
+
+
+@pytest.mark.parametrize("via", ["agent", "http"])
+def test_read_tokens_from_the_daemon_outlive_their_lifetime(short_token_cluster, tmp_path, via):
+    """Read JWTs required, tokens that live 2 s ([jwt.signing.read] expires_after_seconds): the
+    preload reads byte-exact over the agent (or HTTP without one) with per-fid tokens the mount
+    hands out (the application never holds the key), served by the library and not by FUSE, and
+    still reads through the same fds after the first token has expired (refreshed ones)."""
+    from harness import Mount
+    c, a_blob, b_blob = short_token_cluster
+    conf = f"-security.config={c.dir / 'security.toml'}"
+    fid = c.chunks_of("/tok/a")[0]["file_id"]
+    script = tmp_path / "token_case.py"
+    script.write_text(TOKEN_CASE)
+    stats = tmp_path / "stats.txt"
+
+    def run(m):
+        r = run_preloaded([sys.executable, str(script), str(m.p("/tok/a")), str(m.p("/tok/b")),
+                           c.volume_url(0), fid], stats, timeout=120)
+        return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+    if via == "agent":
+        agent = Agent(c, name="agent-preload-jwt", extra=[conf]).start()
+        try:
+            with RdmaMount(c, {volume_server_key(c): agent.address}, args=[conf], name="preload-jwt-agent") as m:
+                out = run(m)
+        finally:
+            agent.stop()
+    else:
+        with Mount(c, ["-readOnly", conf], name="preload-jwt-http") as m:
+            out = run(m)
+    assert out["lifetime"] == 2, out
+    assert out["first"] == a_blob.sha256() and out["again"] == a_blob.sha256(), out
+    assert out["b"] == b_blob.sha256(), out
+    st = PreloadStats(stats)
+    assert st["opens_served"] == 2 and st["declined_tokens"] == 0, st
+    assert st["reads_fallback"] == 0 and st["bytes_fallback"] == 0, st
+    assert st["bytes_served"] == 2 * a_blob.size + b_blob.size + 1, st
+    if via == "agent":
+        assert st["bytes_rdma"] > 0 and st["bytes_http"] == 0, st
+    else:
+        assert st["bytes_http"] > 0 and st["bytes_rdma"] == 0, st

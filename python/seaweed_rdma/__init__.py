@@ -9,8 +9,8 @@ from the RDMA agents, without LD_PRELOAD. See docs/PRELOAD.md.
         parts = f.pread_batch([(0, 4096), (8 << 20, 1 << 20)])   # in parallel
     print(seaweed_rdma.stats())
 
-Files the library cannot serve (not on a seaweed-rdma mount, inline content, clusters that need
-read tokens) raise OSError(ENOTSUP) from open(); a data loader can then fall back to io.open.
+Files the library cannot serve (not on a seaweed-rdma mount, inline content; see docs/PRELOAD.md
+"What the preload intercepts") raise OSError(ENOTSUP) from open(); a data loader can then fall back to io.open.
 The library is found through SEAWEED_RDMA_READ_LIB, then next to this package's build tree,
 then by the dynamic loader's search path; load(path) picks one explicitly."""
 

@@ -99,18 +99,19 @@ swr_file* adopt(int fd, bool owns_fd) {
   if ((fl & O_ACCMODE) != O_RDONLY) return decline(stats().declined_other, Error{EROFS, "not opened read-only"});
   auto snapshot = seaweed::client::decode_snapshot(*blob);
   if (!snapshot.ok()) return decline(stats().declined_snapshot, snapshot.error());
-  // The transports mint their own tokens from a key; the daemon keeps its key to itself, so files
-  // of clusters that require read tokens are read through FUSE (docs/PRELOAD.md, limits).
-  if (snapshot->has(LayoutSnapshot::kTokensRequired))
-    return decline(stats().declined_tokens, Error{EPERM, "the cluster requires read tokens"});
   auto file = std::make_unique<swr_file>();
   file->fd = fd;
   file->owns_fd = owns_fd;
   file->snapshot = std::move(snapshot.value());
   Engine& engine = Engine::get(file->snapshot);
   file->generation = Engine::generation();
-  auto reader = engine.open(file->snapshot);
-  if (!reader.ok()) return decline(stats().declined_snapshot, reader.error());
+  auto reader = engine.open(file->snapshot, fd);
+  if (!reader.ok()) {
+    // Read tokens are asked of the daemon per fid through this fd (client/read_tokens.h); only a
+    // process whose first file needed none cannot take them (docs/PRELOAD.md, limits).
+    auto& reason = reader.error().code == EPERM ? stats().declined_tokens : stats().declined_snapshot;
+    return decline(reason, reader.error());
+  }
   file->reader = std::move(reader.value());
   count(stats().opens_served);
   return file.release();
@@ -125,7 +126,7 @@ SnapshotReader* reader_of(swr_file* file) {
   std::lock_guard lock(engine.rebuild_mutex());
   if (file->generation != generation) {
     (void)file->reader.release();  // the parent's, abandoned on purpose
-    auto reader = engine.open(file->snapshot);
+    auto reader = engine.open(file->snapshot, file->fd);
     if (!reader.ok()) return nullptr;
     file->reader = std::move(reader.value());
     file->generation = generation;

@@ -64,9 +64,11 @@ Engine::Engine(const LayoutSnapshot& first, EngineOptions options)
       rdma_enabled_(first.has(LayoutSnapshot::kRdmaEnabled)),
       rdma_timeout_ms_(first.rdma_timeout_ms ? first.rdma_timeout_ms : 5000),
       peer_error_handling_(first.has(LayoutSnapshot::kPeerErrorHandling)),
+      tokens_required_(first.has(LayoutSnapshot::kTokensRequired)),
       http_([&] {
         transport::HttpOptions h;
         if (first.http_timeout_ms) h.request_timeout_ms = first.http_timeout_ms;
+        if (tokens_required_) h.read_tokens = [this](const std::string& fid) { return tokens_.token_for(fid); };
         return h;
       }()),
       fallback_(
@@ -98,6 +100,7 @@ std::shared_ptr<transport::VolumeReader> Engine::agent_for(const std::string& vo
     transport::ucx::AgentClientOptions o;
     o.timeout_ms = static_cast<int>(rdma_timeout_ms_);
     o.peer_error_handling = peer_error_handling_;
+    if (tokens_required_) o.read_tokens = [this](const std::string& fid) { return tokens_.token_for(fid); };
     reader = std::make_shared<transport::ucx::AgentVolumeReader>(it->second, o);
   }
   return reader;
@@ -113,7 +116,9 @@ Result<std::map<uint32_t, std::vector<std::string>>> Engine::lookup(const std::v
   return found;
 }
 
-Result<std::unique_ptr<SnapshotReader>> Engine::open(const LayoutSnapshot& snapshot) {
+Result<std::unique_ptr<SnapshotReader>> Engine::open(const LayoutSnapshot& snapshot, int fd) {
+  if (snapshot.has(LayoutSnapshot::kTokensRequired) && !tokens_required_)
+    return make_error(EPERM, "the cluster requires read tokens, the process's first snapshot did not");
   auto layout = chunks::FileLayout::build(snapshot.chunks, snapshot.file_size);
   if (!layout.ok()) return layout.error();
   {
@@ -128,7 +133,14 @@ Result<std::unique_ptr<SnapshotReader>> Engine::open(const LayoutSnapshot& snaps
     }
   }
   for (const auto& v : snapshot.volumes) locations_.invalidate(v.volume_id);  // newest replicas from now on
-  return std::make_unique<SnapshotReader>(std::make_shared<const chunks::FileLayout>(std::move(layout.value())), *this);
+  auto reader =
+      std::make_unique<SnapshotReader>(std::make_shared<const chunks::FileLayout>(std::move(layout.value())), *this);
+  if (snapshot.has(LayoutSnapshot::kTokensRequired)) {
+    for (const auto& c : snapshot.chunks) reader->token_fids_.push_back(c.file_id);
+    reader->token_fd_ = fd;
+    tokens_.add_source(fd, reader->token_fids_);
+  }
+  return reader;
 }
 
 SnapshotReader::SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout, Engine& engine)
@@ -136,6 +148,11 @@ SnapshotReader::SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout,
       engine_(engine),
       stream_(std::make_unique<reader::StreamReader>(layout_, engine.fetcher(), &engine.pool(),
                                                      engine.options().window_blocks)) {}
+
+SnapshotReader::~SnapshotReader() {
+  stream_.reset();  // its readahead may still ask for tokens
+  if (token_fd_ >= 0) engine_.tokens().remove_source(token_fd_, token_fids_);
+}
 
 Result<size_t> SnapshotReader::pread(uint64_t offset, std::span<char> dst) {
   const uint64_t size = layout_->size();

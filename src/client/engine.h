@@ -19,6 +19,7 @@
 
 #include "chunks/file_layout.h"
 #include "client/layout_blob.h"
+#include "client/read_tokens.h"
 #include "common/result.h"
 #include "filer/volume_locations.h"
 #include "reader/chunk_cache.h"
@@ -43,6 +44,9 @@ class Engine;
 class SnapshotReader {
  public:
   SnapshotReader(std::shared_ptr<const chunks::FileLayout> layout, Engine& engine);
+  ~SnapshotReader();
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
   // Reads of at least this many bytes go straight into the caller's buffer, in kPiece pieces
   // fetched in parallel (the caller's thread and the pool); smaller ones through the stream's
   // readahead. A whole-file read would otherwise be one synchronous fetch after another.
@@ -56,9 +60,13 @@ class SnapshotReader {
  private:
   Result<size_t> parallel_read(uint64_t offset, std::span<char> dst);
 
+  friend class Engine;
   std::shared_ptr<const chunks::FileLayout> layout_;
   Engine& engine_;
   std::unique_ptr<reader::StreamReader> stream_;
+  // The fd this reader's fids were registered with in the engine's ReadTokens (-1: none).
+  int token_fd_ = -1;
+  std::vector<std::string> token_fids_;
 };
 
 class Engine {
@@ -74,8 +82,13 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Learns the snapshot's volume replicas and agents, and makes a reader over its chunks.
-  Result<std::unique_ptr<SnapshotReader>> open(const LayoutSnapshot& snapshot);
+  // Learns the snapshot's volume replicas and agents, and makes a reader over its chunks. On a
+  // cluster that requires read tokens, fd (the open mount file the snapshot came from) is where
+  // the reader's tokens are asked for, until the reader goes.
+  Result<std::unique_ptr<SnapshotReader>> open(const LayoutSnapshot& snapshot, int fd);
+
+  // Read tokens asked of the daemon (first tokens and refreshes).
+  ReadTokens& tokens() { return tokens_; }
 
   reader::ChunkFetcher& fetcher() { return fetcher_; }
   reader::PrefetchPool& pool() { return pool_; }
@@ -94,7 +107,10 @@ class Engine {
   bool rdma_enabled_ = true;
   uint32_t rdma_timeout_ms_ = 5000;
   bool peer_error_handling_ = true;
+  bool tokens_required_ = false;  // the first snapshot's: the transports then take tokens_ (per fid)
   std::mutex rebuild_mu_;
+
+  ReadTokens tokens_;
 
   transport::HttpVolumeReader http_;
   transport::FallbackVolumeReader fallback_;

@@ -28,7 +28,8 @@ int swr_api_version(void);
 typedef struct swr_file swr_file;
 
 /* Opens a regular file on a seaweed-rdma mount read-only. ENOTSUP: not on a seaweed-rdma mount
- * (or the mount cannot hand out snapshots for it: inline content, read tokens); other errno as
+ * (or the mount cannot hand out snapshots for it: inline content; or a read-token cluster's file in a
+ * process whose first file needed no tokens); other errno as
  * open(2) gives them. */
 swr_file* swr_open(const char* path);
 

@@ -382,12 +382,15 @@ int main(int argc, char** argv) {
     return agent ? agent->address() : std::string();
   };
   if (!security->jwt_read_key.empty()) {
-    snapshot_config.mint_token = [key = security->jwt_read_key](const std::string& fid, int32_t& lifetime) {
-      constexpr int32_t kLifetime = 60;
-      lifetime = kLifetime;
+    // Tokens for the client library live as long as the daemon's own HTTP ones: [jwt.signing.read]
+    // expires_after_seconds (docs/PRELOAD.md, "Read tokens"); the library refreshes them at half life.
+    const auto token_lifetime = static_cast<int32_t>(std::clamp<int64_t>(security->jwt_read_expires_sec, 1, 3600));
+    snapshot_config.mint_token = [key = security->jwt_read_key, token_lifetime](const std::string& fid,
+                                                                                int32_t& lifetime) {
+      lifetime = token_lifetime;
       const auto now =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      return seaweed::transport::http::mint_read_jwt(key, fid, now + kLifetime);
+      return seaweed::transport::http::mint_read_jwt(key, fid, now + token_lifetime);
     };
   }
   snapshot_config.rdma_enabled = rdma_enabled;

@@ -15,7 +15,7 @@ LayoutSnapshot hole_file(uint64_t size) {
 
 TEST(Engine, ReadsHolesAsZerosAndStopsAtTheSnapshotSize) {
   Engine engine(hole_file(10 << 20), EngineOptions{});
-  auto reader = engine.open(hole_file(10 << 20));
+  auto reader = engine.open(hole_file(10 << 20), -1);
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   std::string buf(3 << 20, 'x');
   // A sequential stream (readahead kicks in after two reads), then a read across the end.
@@ -43,7 +43,7 @@ TEST(Engine, RefusesAMalformedLayout) {
   c.file_id = "1,0101";
   c.is_manifest = true;  // manifests must have been resolved by the daemon
   s.chunks.push_back(c);
-  EXPECT_FALSE(engine.open(s).ok());
+  EXPECT_FALSE(engine.open(s, -1).ok());
 }
 
 }  // namespace
@@ -78,7 +78,7 @@ namespace {
 
 TEST(Engine, LargeReadsArriveWholeFromParallelPieces) {
   Engine engine(hole_file(40 << 20), EngineOptions{});
-  auto reader = engine.open(hole_file(40 << 20));
+  auto reader = engine.open(hole_file(40 << 20), -1);
   ASSERT_TRUE(reader.ok());
   // Unaligned start and a length that is not a multiple of the piece size; past the end too.
   std::string buf(17 << 20, 'x');

@@ -102,6 +102,10 @@ Result<std::vector<std::string>> HttpVolumeReader::common_headers(const std::str
     auto token = http::mint_read_jwt(options_.jwt_read_key, fid, unix_seconds_now() + options_.jwt_read_expires_sec);
     if (!token.ok()) return token.error();
     headers.push_back("Authorization: Bearer " + token.value());
+  } else if (options_.read_tokens) {
+    auto token = options_.read_tokens(fid);
+    if (!token.ok()) return token.error().context("read token for " + fid);
+    headers.push_back("Authorization: Bearer " + token.value());
   }
   return headers;
 }

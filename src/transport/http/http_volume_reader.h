@@ -10,6 +10,7 @@
 
 #include "common/metrics.h"
 #include "transport/http/verified_needles.h"
+#include "transport/read_token_provider.h"
 #include "transport/volume_reader.h"
 
 namespace seaweed::transport {
@@ -19,6 +20,8 @@ struct HttpOptions {
   long request_timeout_ms = 30000;  // whole request, per replica tried
   std::string jwt_read_key;         // [jwt.signing.read] key; empty = send no JWT
   int64_t jwt_read_expires_sec = 10;
+  // Without a key: tokens from this provider (per fid; client library, docs/PRELOAD.md).
+  ReadTokenProvider read_tokens;
   // Check every byte against the needle's CRC-32C (the ETag). Off only for the benchmark's
   // before/after comparison (-verifyReads=false).
   bool verify = true;
@@ -58,7 +61,7 @@ class HttpVolumeReader : public VolumeReader {
   [[nodiscard]] uint64_t corrupt_replicas() const { return corrupt_.load(std::memory_order_relaxed); }
 
  private:
-  // Header lines every request carries (Authorization when a JWT key is set).
+  // Header lines every request carries (Authorization when a JWT key or token provider is set).
   Result<std::vector<std::string>> common_headers(const std::string& fid) const;
   std::string needle_url(const std::string& server, const std::string& fid, bool allow_deleted) const;
 

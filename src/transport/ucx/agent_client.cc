@@ -444,7 +444,7 @@ Status check_whole_crc(const Reply& reply, std::string_view payload) {
 
 Result<std::string> AgentVolumeReader::token_for(const std::string& fid) {
   if (!options_.read_token.empty()) return options_.read_token;
-  if (options_.jwt_read_key.empty()) return std::string();
+  if (options_.jwt_read_key.empty()) return options_.read_tokens ? options_.read_tokens(fid) : std::string();
   // Reads of one chunk come in runs (readahead, 4 KiB pieces): a token is reused while more than
   // half its life is left, so a run mints once (minting costs ~1 us, measured in
   // tests/transport/http_jwt_test.cc).

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/read_token_provider.h"
 #include "transport/ucx/agent_protocol.h"
 #include "transport/volume_reader.h"
 
@@ -31,6 +32,8 @@ struct AgentClientOptions {
   int64_t jwt_lifetime_sec = 60;
   // A token sent as is with every READ/STAT instead of minting one (tools and tests).
   std::string read_token;
+  // Without a key: tokens from this provider (per fid; client library, docs/PRELOAD.md).
+  ReadTokenProvider read_tokens;
 };
 
 struct NeedleStat {
@@ -76,7 +79,8 @@ class AgentVolumeReader : public VolumeReader {
   void release(std::unique_ptr<Channel> channel);
   // Sends `request` and waits for its reply; the payload lands in call.dst or call.whole.
   Status execute(Request request, Call& call);
-  // A read token for `fid` (empty without a key); reused while more than half its life is left.
+  // A read token for `fid` (empty without a key or provider); a minted one is reused while more
+  // than half its life is left.
   Result<std::string> token_for(const std::string& fid);
 
   const std::string address_;
