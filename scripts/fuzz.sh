@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 mode=${1:-smoke}
 
-targets() { sed -n 's/^seaweed_fuzz_target(\([a-z_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt; }
+targets() { sed -n 's/^seaweed_fuzz_target(\([a-z0-9_]*\) .*/\1/p' tests/fuzz/CMakeLists.txt; }
 
 # Configures and builds the fuzz targets only (no venv needed; scripts/setup.sh installs clang and
 # libclang-rt-14-dev, and smoke runs it first, as CI does).

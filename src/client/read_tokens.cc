@@ -40,9 +40,10 @@ Result<std::string> ReadTokens::token_for(const std::string& fid) {
     ++fetches_;
     auto got = fetch_(fd, fid);
     if (!got.ok()) {
+      // That fd may have gone away under us (EBADF), or its number now names another file
+      // (EPERM, ENOTTY): another open fd of the fid may still answer.
       last = got.error();
-      if (last.code == EBADF) continue;  // that fd went away under us: try another
-      break;
+      continue;
     }
     entry.token = std::move(got->token);
     entry.fresh_until = now + std::chrono::milliseconds(int64_t{std::max(got->lifetime_sec, 0)} * 500);

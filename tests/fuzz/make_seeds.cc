@@ -12,6 +12,7 @@
 #include "codec/codec.h"
 #include "common/file_id.h"
 #include "filer.pb.h"
+#include "transport/http/jwt.h"
 #include "transport/ucx/agent_protocol.h"
 #include "volume/idx.h"
 #include "volume/volume_builder.h"
@@ -274,6 +275,45 @@ void visible_intervals() {
   write("visible_intervals", "extreme", extreme);
 }
 
+// read_jwt: mode byte 0 then a token (tests/fuzz/read_jwt_fuzz.cc: key, fid and "now" as there);
+// mode byte 1 then fid text, exp and a byte change for a minted token. base64url: raw bytes and
+// encodings.
+void read_jwts() {
+  using transport::http::base64url_encode;
+  using transport::http::mint_read_jwt;
+  const std::string key = "fuzz-read-signing-key", fid = "3,01637037d6";
+  const int64_t now = 1'700'000'000;
+  auto hostile = [](const std::string& token) { return with_prefix({0}, token); };
+  write("read_jwt", "valid", hostile(mint_read_jwt(key, fid, now + 60).value()));
+  write("read_jwt", "expired", hostile(mint_read_jwt(key, fid, now - 1).value()));
+  write("read_jwt", "other-fid", hostile(mint_read_jwt(key, "3,01637037d7", now + 60).value()));
+  write("read_jwt", "other-key", hostile(mint_read_jwt("another key", fid, now + 60).value()));
+  const std::string b64_payload = base64url_encode(R"({"exp":1700000060,"fid":"3,01637037d6","nbf":1})");
+  write("read_jwt", "alg-none", hostile(base64url_encode(R"({"alg":"none"})") + "." + b64_payload + "."));
+  write("read_jwt", "alg-hs384",
+        hostile(base64url_encode(R"({"typ":"JWT","alg":"HS384"})") + "." + b64_payload + "." + std::string(64, 'A')));
+  write("read_jwt", "two-parts", hostile("eyJhbGciOiJIUzI1NiJ9.e30"));
+  auto mint_case = [](const std::string& fid_text, int64_t exp) {
+    std::string input(1, '\1');
+    input += static_cast<char>(fid_text.size());
+    input += fid_text;
+    for (int i = 7; i >= 0; --i) input += static_cast<char>((static_cast<uint64_t>(exp) >> (8 * i)) & 0xff);
+    return input + std::string("\x00\x10\x01", 3);
+  };
+  write("read_jwt", "mint-valid", mint_case("?,01637037d6", now + 10));
+  write("read_jwt", "mint-expired", mint_case("7,1234deadbeef", now));
+  write("read_jwt", "mint-quotes", mint_case(R"(3,"\x)", now + 1));
+  write("read_jwt", "mint-far-future", mint_case("1,01", INT64_MAX));
+
+  write("base64url", "empty", "");
+  write("base64url", "one-byte", std::string("\xfb", 1));
+  write("base64url", "two-bytes", std::string("\xff\xfe", 2));
+  write("base64url", "header", base64url_encode(R"({"alg":"HS256","typ":"JWT"})"));
+  write("base64url", "url-safe-chars", "-_-_AA");
+  write("base64url", "stray-bits", "QR");
+  write("base64url", "token", mint_read_jwt(key, fid, now).value());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -290,6 +330,7 @@ int main(int argc, char** argv) {
   response_heads();
   queries();
   visible_intervals();
+  read_jwts();
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }
