@@ -645,6 +645,35 @@ TEST(HttpVolumeReader, SendsReadJwtWhenKeyIsSet) {
   }
 }
 
+// Without a key, the provider's token goes out as is (the client library's case); a provider
+// that fails fails the read before any request.
+TEST(HttpVolumeReader, SendsTheProvidersTokenWithoutAKey) {
+  VolumeServerSim sim;
+  auto server = serve(sim);
+  HttpOptions options = ranged_options();
+  std::vector<std::string> asked;
+  options.read_tokens = [&](const std::string& fid) -> Result<std::string> {
+    asked.push_back(fid);
+    return std::string("token-for-") + fid;
+  };
+  HttpVolumeReader reader(options);
+  const auto loc = locator({server.address()});
+  EXPECT_EQ(read_range_or_fail(reader, loc, 0, 4), kNeedle.substr(0, 4));
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].header("authorization"), "Bearer token-for-" + std::string(kFid));
+  EXPECT_EQ(asked, std::vector<std::string>{std::string(kFid)});
+
+  HttpOptions refusing = ranged_options();
+  refusing.read_tokens = [](const std::string&) -> Result<std::string> { return make_error(ENOKEY, "no fd"); };
+  HttpVolumeReader refused(refusing);
+  std::string dst(4, '\0');
+  auto r = refused.read_range(loc, 0, dst);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ENOKEY);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
 TEST(HttpVolumeReader, ConcurrentReadersGetTheirOwnBytes) {
   VolumeServerSim sim;
   auto server = serve(sim);
