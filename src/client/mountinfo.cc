@@ -57,23 +57,45 @@ std::vector<SeaweedMount> parse_seaweed_mounts(std::string_view text) {
     size_t dash = 6;
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (f.size() < 5 || dash + 2 >= f.size()) continue;
-    if (f[dash + 1] != "fuse.seaweedfs") continue;
-    const std::string source = unescape(f[dash + 2]);
+    // fuse.seaweed-rdma-mount (src/fuse/session.cc); fuse.seaweedfs from builds before it.
+    if (f[dash + 1] != "fuse.seaweed-rdma-mount" && f[dash + 1] != "fuse.seaweedfs") continue;
+    // The source: "seaweedfs:FILER:PATH" when mounted by hand, else what mount(8) was given:
+    // "FILER[,FILER...][:/PATH]". weed's fstab style (source "fuse", filer in the options) names
+    // no filer and is skipped.
+    std::string rest = unescape(f[dash + 2]);
     constexpr std::string_view kPrefix = "seaweedfs:";
-    if (source.rfind(kPrefix, 0) != 0) continue;
-    const std::string rest = source.substr(kPrefix.size());
-    const size_t sep = rest.find(":/");  // filer "host:port" has no '/', the path starts with one
-    if (sep == std::string::npos) continue;
+    if (rest.rfind(kPrefix, 0) == 0) rest = rest.substr(kPrefix.size());
+    if (rest.find(':') == std::string::npos) continue;  // no host:port in it
+    size_t sep = rest.find(":/");                       // filer "host:port" has no '/', the path starts with one
+    if (sep == std::string::npos) {
+      rest += ":/";
+      sep = rest.size() - 2;
+    }
     mounts.push_back({unescape(f[4]), rest.substr(0, sep), rest.substr(sep + 1)});
   }
   return mounts;
 }
 
+namespace {
+
+// One of a mount's filers ("a:8888,b:8888") is filer.
+bool names_filer(std::string_view filers, std::string_view filer) {
+  while (!filers.empty()) {
+    const size_t comma = filers.find(',');
+    if (http_address(filers.substr(0, comma)) == http_address(filer)) return true;
+    if (comma == std::string_view::npos) break;
+    filers.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
 std::optional<std::string> local_path_of(const std::vector<SeaweedMount>& mounts, std::string_view filer,
                                          std::string_view filer_path) {
   const SeaweedMount* best = nullptr;
   for (const auto& m : mounts) {
-    if (!filer.empty() && http_address(m.filer) != http_address(filer)) continue;
+    if (!filer.empty() && !names_filer(m.filer, filer)) continue;
     std::string_view root = m.filer_root;
     while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
     if (!covers(root, filer_path)) continue;

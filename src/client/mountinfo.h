@@ -1,5 +1,6 @@
-// Finding a seaweed-rdma mount of a filer in /proc/self/mountinfo: the mount's source is
-// "seaweedfs:<filer host:port>:<filer path>" (src/fuse/session.cc), its type fuse.seaweedfs.
+// Finding a seaweed-rdma mount of a filer in /proc/self/mountinfo: its type is
+// fuse.seaweed-rdma-mount, its source "seaweedfs:<filer host:port>:<filer path>" when mounted by
+// hand or the SOURCE mount(8) was given, "<filer>[,<filer>...][:<filer path>]" (src/fuse/session.cc).
 #pragma once
 
 #include <optional>
@@ -11,7 +12,7 @@ namespace seaweed::client {
 
 struct SeaweedMount {
   std::string mountpoint;
-  std::string filer;       // "host:port" as the mount was given it
+  std::string filer;       // "host:port" as the mount was given it, or several, comma separated
   std::string filer_root;  // the filer directory mounted there
 };
 

@@ -12,17 +12,24 @@ constexpr char kMountinfo[] =
     "91 22 0:51 / /mnt/data\\040set rw,nosuid,nodev - fuse.seaweedfs seaweedfs:127.0.0.1:8888.18888:/data rw\n"
     "92 22 0:52 / /mnt/other rw - fuse.seaweedfs seaweedfs:filer2:9999:/ rw\n"
     "93 22 0:53 / /mnt/weed rw - fuse seaweedfs:127.0.0.1:8888:/ rw\n"
+    "94 22 0:54 / /mnt/fstab rw - fuse.seaweed-rdma-mount 10.0.0.1:8888,10.0.0.2:8888:/models rw\n"
+    "95 22 0:55 / /mnt/bare rw - fuse.seaweed-rdma-mount 10.0.0.3:8888 rw\n"
+    "96 22 0:56 / /mnt/weedstyle rw - fuse.seaweed-rdma-mount fuse rw\n"
     "garbage line\n";
 
 TEST(Mountinfo, FindsSeaweedMountsOnly) {
   auto mounts = parse_seaweed_mounts(kMountinfo);
-  ASSERT_EQ(mounts.size(), 3u);
+  ASSERT_EQ(mounts.size(), 5u);
   EXPECT_EQ(mounts[0].mountpoint, "/mnt/all");
   EXPECT_EQ(mounts[0].filer, "127.0.0.1:8888");
   EXPECT_EQ(mounts[0].filer_root, "/");
   EXPECT_EQ(mounts[1].mountpoint, "/mnt/data set");  // \040 unescaped
   EXPECT_EQ(mounts[1].filer, "127.0.0.1:8888.18888");
   EXPECT_EQ(mounts[1].filer_root, "/data");
+  EXPECT_EQ(mounts[3].filer, "10.0.0.1:8888,10.0.0.2:8888");
+  EXPECT_EQ(mounts[3].filer_root, "/models");
+  EXPECT_EQ(mounts[4].filer, "10.0.0.3:8888");
+  EXPECT_EQ(mounts[4].filer_root, "/");
 }
 
 TEST(Mountinfo, PicksTheDeepestRootOfTheFiler) {
@@ -34,6 +41,8 @@ TEST(Mountinfo, PicksTheDeepestRootOfTheFiler) {
   EXPECT_EQ(local_path_of(mounts, "nobody:1", "/a"), std::nullopt);
   EXPECT_EQ(local_path_of(mounts, "", "/data/z"), "/mnt/data set/z");
   EXPECT_EQ(local_path_of({}, "", "/a"), std::nullopt);
+  EXPECT_EQ(local_path_of(mounts, "10.0.0.2:8888", "/models/m.bin"), "/mnt/fstab/m.bin");  // second of the list
+  EXPECT_EQ(local_path_of(mounts, "10.0.0.3:8888", "/x"), "/mnt/bare/x");
 }
 
 }  // namespace
