@@ -14,7 +14,6 @@ mount's own CRC-32C check must refuse those.
 
 from __future__ import annotations
 
-import errno
 import mmap
 import os
 import random
@@ -27,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from harness import STATS, Cluster, MiB, errno_name, random_bytes
-from test_rdma import Agent, RdmaMount, msum, volume_server_key
+from test_rdma import Agent, RdmaMount, volume_server_key
 
 pytestmark = pytest.mark.fault
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (MOUNT_BIN, STATS, TMP_PREFIX, Cluster, MiB, Mount, MountError, http_request, is_mounted,
+from harness import (MOUNT_BIN, STATS, TMP_PREFIX, Cluster, MiB, Mount, http_request, is_mounted,
                      lazy_unmount, random_bytes, text_bytes)
 
 JWT_KEY = "it-" + secrets.token_hex(16)
