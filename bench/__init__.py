@@ -24,6 +24,8 @@ workload on every target:
             small          read 5,000 files of 16 KiB (files/s)
             ls             ls -lR of a 20,000-entry directory (seconds)
             stream10g      the 1 GiB file 10 times with O_DIRECT in one mount: the daemon's peak RSS
+            metawalk       stat + open + read 1 byte of 300,000 distinct files in 300 directories,
+                           drop_caches=2 between batches: the daemon's RSS curve and peak RSS
 
 Every run of a mount target uses a fresh mount. Before each cold run the page cache is dropped
 (echo 3 > /proc/sys/vm/drop_caches), so the volume server reads its .dat files from disk too.

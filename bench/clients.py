@@ -169,8 +169,32 @@ print(json.dumps({"files": n, "bytes": total, "seconds": time.monotonic() - t}))
 
 
 def parse_small_reader(stdout: str) -> dict:
-    """{files, bytes, seconds} printed by SMALL_READER as its last line."""
+    """{files, bytes, seconds} printed by SMALL_READER (or WALKER) as its last line."""
     return json.loads(stdout.strip().splitlines()[-1])
+
+
+# metawalk: files START .. START+COUNT-1 of the walk tree in order (file k is d{k // PER_DIR}/
+# f{k % PER_DIR}), each as a loader with a file list touches it: stat, open, read 1 byte, close.
+# Failures are counted (the first is printed), not fatal, so the caller sees how many.
+WALKER = r"""
+import json, os, sys, time
+root, per_dir, start, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+t = time.monotonic(); errors = 0; first = ""
+for k in range(start, start + count):
+    p = os.path.join(root, f"d{k // per_dir:03d}", f"f{k % per_dir:06d}")
+    try:
+        os.stat(p)
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            if len(os.read(fd, 1)) != 1:
+                raise OSError(f"short read of {p}")
+        finally:
+            os.close(fd)
+    except OSError as e:
+        errors += 1
+        first = first or str(e)
+print(json.dumps({"files": count, "errors": errors, "first_error": first, "seconds": time.monotonic() - t}))
+"""
 
 
 # -- curl ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import harness as H
 
+from .config import WALK_NEEDLE_SIZE, WALK_NEEDLES
 from .system import log
 
 ROOT = "/bench"
@@ -175,7 +176,54 @@ class ListingDir(DataSet):
         return [f"ls:{self.p['ls_entries']}:{len(self.CONTENT)}"]
 
 
-DATASETS = [LargeFiles, SmallFiles, ListingDir]  # upload order
+def walk_dir(d: int) -> str:
+    """Directory names of the walk tree: d000, d001, ..."""
+    return f"d{d:03d}"
+
+
+def create_walk_tree(c: H.Cluster, top: str, files: int, dirs: int, threads: int = 8) -> list[str]:
+    """TOP/d000/f000000 ...: files // dirs entries in each of `dirs` directories, made with gRPC
+    CreateEntry (no bytes uploaded per file, so 300,000 entries take minutes, not hours). Each
+    entry has one WALK_NEEDLE_SIZE chunk pointing at one of WALK_NEEDLES real needles, so opening
+    and reading a file goes through the mount's whole read path. Returns the needles' fids."""
+    g = c.grpc
+    fids = [c.upload_needle(H.random_bytes(900 + i, WALK_NEEDLE_SIZE)) for i in range(WALK_NEEDLES)]
+    per_dir = files // dirs
+    for d in range(dirs):
+        g.mkdirs(f"{top}/{walk_dir(d)}")
+    now = int(time.time())
+
+    def make(d: int) -> None:
+        parent = f"{top}/{walk_dir(d)}"
+        for i in range(per_dir):
+            chunk = g.chunk(fids[(d * per_dir + i) % WALK_NEEDLES], 0, WALK_NEEDLE_SIZE, now * 1_000_000_000 + i)
+            e = g.pb.Entry(name=name(i), chunks=[chunk],
+                           attributes=g.attrs(0o644, size=WALK_NEEDLE_SIZE, mtime=now))
+            g.create_entry(parent, e, skip_parent=True)
+
+    with ThreadPoolExecutor(threads) as ex:
+        list(ex.map(make, range(dirs)))
+    return fids
+
+
+class WalkTree(DataSet):
+    """/bench/walk/d000/f000000 ...: walk_files entries in walk_dirs directories, one 4 KiB chunk
+    each over a few shared needles (create_walk_tree)."""
+
+    name = "walk"
+    dirs = ("walk",)
+
+    def upload(self, c: H.Cluster) -> None:
+        p = self.p
+        t = time.monotonic()
+        create_walk_tree(c, f"{ROOT}/walk", p["walk_files"], p["walk_dirs"])
+        self.upload_seconds["walk"] = time.monotonic() - t
+        n = p["walk_files"] // p["walk_dirs"] * p["walk_dirs"]
+        log(f"created {n} entries in {p['walk_dirs']} dirs (gRPC CreateEntry, {WALK_NEEDLES} needles) "
+            f"in {self.upload_seconds['walk']:.1f}s")
+
+
+DATASETS = [LargeFiles, SmallFiles, ListingDir, WalkTree]  # upload order
 
 
 class DataSets:

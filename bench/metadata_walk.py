@@ -15,6 +15,11 @@ and VmHWM (the peak) of the daemon.
   .venv/bin/python bench/metadata_walk.py --targets ours,before,weed --before-bin /tmp/old-mount \
       --stop-above-mib 200 --max-files weed=100000
 
+The same walk is the `metawalk` workload of the bench package (`python -m bench --workloads
+metawalk`: every mount target in one run, the curve in its JSON and PNG); this script shares its
+tree (bench/datasets.py create_walk_tree) and adds what the package does not: a `before` binary,
+--stop-above-mib and --max-files, and a curve sampled every 0.25 s.
+
 targets: ours (build/bin/seaweed-rdma-mount, default flags, HTTP), before (--before-bin, the same
 flags), weed (weed mount, default flags). Output: JSON (--out, default
 bench/results/metadata-walk-<date>.json) with per target the peak RSS, files/s and the RSS curve,
@@ -32,15 +37,14 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import harness as H
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script: the bench package is beside this file
 
-NEEDLES = 16
-NEEDLE_SIZE = 4096
+from bench.datasets import create_walk_tree  # noqa: E402
 
 
 def proc_status_kb(pid: int, field: str) -> int | None:
@@ -81,23 +85,9 @@ class WeedMount(H.Mount):
 
 
 def create_dataset(c: H.Cluster, files: int, dirs: int, threads: int = 8) -> None:
-    g = c.grpc
-    fids = [c.upload_needle(H.random_bytes(900 + i, NEEDLE_SIZE)) for i in range(NEEDLES)]
-    per_dir = files // dirs
-    for d in range(dirs):
-        g.mkdirs(f"/walk/d{d:03d}")
-    now = int(time.time())
-
-    def make(d: int) -> None:
-        for i in range(per_dir):
-            fid = fids[(d * per_dir + i) % NEEDLES]
-            chunk = g.chunk(fid, 0, NEEDLE_SIZE, now * 1_000_000_000 + i)
-            g.create_file(f"/walk/d{d:03d}/f{i:06d}", chunks=[chunk], size=NEEDLE_SIZE, mtime=now)
-
     t0 = time.monotonic()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(make, range(dirs)))
-    print(f"created {per_dir * dirs} entries in {dirs} dirs in {time.monotonic() - t0:.0f} s", flush=True)
+    create_walk_tree(c, "/walk", files, dirs, threads)
+    print(f"created {files // dirs * dirs} entries in {dirs} dirs in {time.monotonic() - t0:.0f} s", flush=True)
 
 
 def walk(mnt: Path, pid: int, files: int, dirs: int, batch: int, max_files: int = 0,

@@ -13,8 +13,9 @@ FALLBACK_COLORS = ["#e377c2", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c
 @dataclass(frozen=True)
 class Panel:
     """One plot panel of a workload.
-    kind: "bar" (the median of `key` per target), "cpu" (CPU s per GiB stacked by process) or
-    "lat" (p50 and p99 latency); hline: (value, label) of a reference line; disk_ceiling: draw
+    kind: "bar" (the median of `key` per target), "cpu" (CPU s per GiB stacked by process),
+    "lat" (p50 and p99 latency) or "curve" (per target the list `key` of the last sample,
+    [[x, y, ...], ...], as a line: metawalk's VmRSS over files walked); hline: (value, label) of a reference line; disk_ceiling: draw
     the run's cold disk ceiling."""
 
     key: str
@@ -70,6 +71,22 @@ def _latency_panel(ax, w, res, names, colors, unit) -> None:
     ax.legend(fontsize=7)
     ax.set_title(f"{w}: latency (lower is better)", fontsize=10)
     ax.set_ylabel(unit)
+
+
+def _curve_panel(ax, w, res, names, colors, panel) -> None:
+    for t in names:
+        samples = [s for s in res[t].get("samples") or [] if s.get(panel.key)]
+        if not samples:
+            continue
+        pts = samples[-1][panel.key]
+        peak = res[t]["median"].get("client_peak_rss_mib")
+        label = f"{t} (peak {peak:.0f} MiB)" if peak else t
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", color=colors[t], label=label)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("files walked", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{w}: daemon VmRSS over the walk (lower is better)", fontsize=10)
+    ax.set_ylabel(panel.unit)
 
 
 def _bar_panel(ax, w, spec, panel, res, names, colors, disk) -> None:
@@ -135,6 +152,8 @@ def plot(rep: dict, png: Path, panels: list[tuple[str, Panel]], known_colors: di
             _cpu_panel(ax, w, res, names, colors, panel.unit)
         elif panel.kind == "lat":
             _latency_panel(ax, w, res, names, colors, panel.unit)
+        elif panel.kind == "curve":
+            _curve_panel(ax, w, res, names, colors, panel)
         else:
             _bar_panel(ax, w, rep["workloads"][w], panel, res, names, colors, disk)
     m = rep["machine"]

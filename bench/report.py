@@ -128,6 +128,7 @@ TABLE_COLUMNS = [  # header, workload, median key, format
     ("small files/s", "small", "files_s", "{:.0f}"),
     ("ls -lR s", "ls", "seconds", "{:.3f}"),
     ("10G RSS MiB", "stream10g", "client_peak_rss_mib", "{:.0f}"),
+    ("walk RSS MiB", "metawalk", "client_peak_rss_mib", "{:.0f}"),
 ]
 CPU_COLUMN = ("seq1w cpu s/GiB", "seq1_warm")
 

@@ -97,10 +97,12 @@ class RssSampler:
 
 # -- the whole machine -------------------------------------------------------------------------
 
-def drop_caches() -> bool:
+def drop_caches(level: int = 3) -> bool:
+    """echo LEVEL > /proc/sys/vm/drop_caches: 3 = page cache, dentries and inodes; 2 = dentries
+    and inodes only (the kernel then sends FORGETs to FUSE daemons). False without root."""
     try:
         with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3")
+            f.write(str(level))
         return True
     except OSError:
         return False

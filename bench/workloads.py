@@ -15,12 +15,13 @@ import urllib.parse
 
 import harness as H
 
-from .clients import (SMALL_READER, dd_argv, dd_bytes, dd_bytes_total, parse_curl_latencies, parse_randread,
-                      parse_small_reader, randread_argv, write_curl_config)
-from .config import AGENT_SMALL_FILES, OUR_RSS_BOUND_MIB, STREAM_PASSES
+from .clients import (SMALL_READER, WALKER, dd_argv, dd_bytes, dd_bytes_total, parse_curl_latencies,
+                      parse_randread, parse_small_reader, randread_argv, write_curl_config)
+from .config import AGENT_SMALL_FILES, OUR_RSS_BOUND_MIB, STREAM_PASSES, WALK_RSS_GOAL_MIB
 from .datasets import ROOT
 from .plot import Panel
 from .report import latency_stats
+from .system import drop_caches, proc_status_kb
 
 
 def throughput(nbytes: int, expected: int, wall_s: float) -> dict:
@@ -310,6 +311,72 @@ class Stream(Workload):
         return f"peak RSS {s.get('client_peak_rss_mib', 0):.0f} MiB{bound}, {s['mb_s']:.0f} MB/s"
 
 
+class MetaWalk(Workload):
+    name = "metawalk"
+    title = "metadata walk of distinct files, peak daemon RSS"
+    unit = "MiB"
+    primary = "client_peak_rss_mib"
+    higher_better = False
+    description = ("walk walk_files distinct files in walk_dirs directories in order (stat, open, read "
+                   "1 byte, close: a loader with a file list) in batches of walk_batch, with echo 2 > "
+                   "drop_caches (dentries and inodes: the kernel forgets them) after each batch; fresh "
+                   "mount; the daemon's VmRSS/VmHWM after every batch (rss_curve: [files walked, VmRSS "
+                   "MiB, VmHWM MiB]) and its peak (VmHWM) at the end")
+    datasets = ("walk",)
+    panels = (Panel("client_peak_rss_mib", "MiB",
+                    hline=(WALK_RSS_GOAL_MIB, f"goal of ours at 300,000 files: {WALK_RSS_GOAL_MIB} MiB")),
+              Panel("rss_curve", "VmRSS MiB", kind="curve"),
+              Panel("files_s", "files/s"))
+
+    def unsupported(self, target, session) -> str | None:
+        if target.kind != "mount" or not target.reads_cluster:
+            return "memory of a mount daemon over a metadata walk: not meaningful for this target"
+        return None
+
+    @staticmethod
+    def _point(pid: int, files: int) -> list:
+        rss, hwm = proc_status_kb(pid, "VmRSS") or 0, proc_status_kb(pid, "VmHWM") or 0
+        return [files, round(rss / 1024, 1), round(hwm / 1024, 1)]
+
+    def on_mount(self, run) -> dict:
+        p = run.session.p
+        dirs, batch = p["walk_dirs"], p["walk_batch"]
+        per_dir = p["walk_files"] // dirs
+        files = per_dir * dirs
+        pid = run.mount.proc.pid
+        top = str(run.root / "walk")
+        curve = [self._point(pid, 0)]
+        seconds = 0.0
+        for start in range(0, files, batch):
+            n = min(batch, files - start)
+            r = run.clients([[sys.executable, "-c", WALKER, top, str(per_dir), str(start), str(n)]])
+            j = parse_small_reader(r.stdout[0])
+            if j["errors"]:
+                raise H.HarnessError(f"walk of files {start}..{start + n - 1}: {j['errors']} failed, first: "
+                                     f"{j['first_error']}")
+            seconds += j["seconds"]
+            if not drop_caches(2):
+                raise H.HarnessError("metawalk needs root: echo 2 > /proc/sys/vm/drop_caches failed")
+            curve.append(self._point(pid, start + n))
+        return {"files": files, "dirs": dirs, "batch": batch, "files_s": files / seconds,
+                "end_rss_mib": curve[-1][1], "rss_curve": curve}
+
+    def finish_sample(self, run, sample: dict) -> None:
+        peak = (sample.get("peak_rss_mib") or {}).get("client_daemon")
+        if peak:
+            sample["client_peak_rss_mib"] = peak
+            if run.target.ours and run.session.p["walk_files"] >= 300_000:
+                sample["rss_goal_mib"] = WALK_RSS_GOAL_MIB
+                sample["within_goal"] = peak <= WALK_RSS_GOAL_MIB
+
+    def describe(self, s: dict) -> str:
+        pts = s["rss_curve"]
+        mid = pts[len(pts) // 2]
+        return (f"peak RSS {s.get('client_peak_rss_mib', 0):.0f} MiB after {s['files']} files "
+                f"(VmRSS {pts[1][1]:.0f} MiB after {pts[1][0]}, {mid[1]:.0f} after {mid[0]}, "
+                f"{pts[-1][1]:.0f} at the end), {s['files_s']:.0f} files/s")
+
+
 # The registry, in report and plot order. A new workload: a class above and one line here.
 WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     SeqRead("seq1", 1, cold=True),
@@ -320,4 +387,5 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     SmallFiles(),
     ListDir(),
     Stream(),
+    MetaWalk(),
 ]}

@@ -27,7 +27,8 @@ def test_every_target_and_workload_is_documented():
 def test_registry_order_is_the_report_order():
     assert list(TARGETS) == ["ours_rdma", "ours_rdma_cma", "ours_preload", "ours_http", "ours_http_noverify",
                              "weed_default", "weed_tuned", "curl", "nullfs", "agent"]
-    assert list(WORKLOADS) == ["seq1", "seq4", "seq1_warm", "seq4_warm", "rand4k", "small", "ls", "stream10g"]
+    assert list(WORKLOADS) == ["seq1", "seq4", "seq1_warm", "seq4_warm", "rand4k", "small", "ls", "stream10g",
+                              "metawalk"]
     assert set(BASELINES) <= set(TARGETS)
     assert [t for t in TARGETS if TARGETS[t].ours] == ["ours_rdma", "ours_rdma_cma", "ours_preload", "ours_http",
                                                           "ours_http_noverify"]
@@ -41,6 +42,7 @@ def test_workload_specs():
         assert w.panels and w.datasets
     assert [w for w in WORKLOADS if WORKLOADS[w].cold] == ["seq1", "seq4"]
     assert not WORKLOADS["ls"].higher_better and not WORKLOADS["stream10g"].higher_better
+    assert not WORKLOADS["metawalk"].higher_better
 
 
 def _session(randread=True):
@@ -52,7 +54,8 @@ def test_what_runs_where():
     skipped = {(t, w): WORKLOADS[w].unsupported(TARGETS[t], s) for t in TARGETS for w in WORKLOADS}
     skipped = {k: v for k, v in skipped.items() if v}
     assert set(skipped) == {("agent", "rand4k"), ("agent", "ls"), ("agent", "stream10g"),
-                            ("curl", "stream10g"), ("nullfs", "stream10g")}
+                            ("curl", "stream10g"), ("nullfs", "stream10g"),
+                            ("agent", "metawalk"), ("curl", "metawalk"), ("nullfs", "metawalk")}
     assert "exec cost" in skipped[("agent", "rand4k")]
     assert skipped[("agent", "ls")] == "the agent serves needles, not directory listings"
     s = _session(randread=False)
@@ -70,6 +73,8 @@ def test_data_sets_follow_the_workloads():
     assert d.nullfs_sets() == [f"seq:1:{4 << 20}", f"par:4:{1 << 20}", "small:3:10"]
     with pytest.raises(ValueError):
         DataSets(p, {"nope"})
+    d = DataSets({**p, "walk_files": 30, "walk_dirs": 3, "walk_batch": 10}, set(WORKLOADS["metawalk"].datasets))
+    assert list(d.sets) == ["walk"] and d.nullfs_sets() == []
 
 
 def test_throughput_checks_the_byte_count():
