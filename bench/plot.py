@@ -131,16 +131,18 @@ def colors_for(names: list[str], known: dict[str, str]) -> dict[str, str]:
 
 
 def plot(rep: dict, png: Path, panels: list[tuple[str, Panel]], known_colors: dict[str, str]) -> None:
-    """panels: (workload name, Panel) in figure order; workloads without results are left out."""
+    """panels: (workload name, Panel) in figure order; workloads without a median are left out."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(w, p) for w, p in panels if w in rep["results"] and w in rep["workloads"]]
+    # only workloads that measured something (a run of a few workloads gets no empty panels)
+    panels = [(w, p) for w, p in panels if w in rep["workloads"]
+              and any((e or {}).get("median") for e in (rep["results"].get(w) or {}).values())]
     targets = list(rep["targets"])
     colors = colors_for(targets, known_colors)
     ncols = 3
-    nrows = max(4, math.ceil(len(panels) / ncols))
+    nrows = max(1, math.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(17, 17 * nrows / 4))
     for ax in axes.flat[len(panels):]:
         ax.axis("off")

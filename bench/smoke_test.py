@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TOP_KEYS = ["schema", "started", "duration_s", "size", "repeat", "params", "machine", "versions",
             "targets", "workloads", "results", "ratios", "skipped", "notes", "plot"]
-WORKLOADS = ["seq1", "seq4", "seq1_warm", "seq4_warm", "rand4k", "small", "ls", "stream10g"]
+WORKLOADS = ["seq1", "seq4", "seq1_warm", "seq4_warm", "rand4k", "small", "ls", "stream10g", "metawalk"]
 TARGETS = ["ours_rdma", "ours_rdma_cma", "ours_http", "weed_default", "weed_tuned", "curl", "nullfs", "agent"]
 
 
@@ -51,7 +51,7 @@ def main() -> int:
         # the targets that need nothing but this repo must have produced numbers
         for t in ("nullfs", "curl"):
             for w in WORKLOADS:
-                if w == "stream10g":
+                if w in ("stream10g", "metawalk"):
                     continue  # a mount daemon's memory: not measured on these two
                 e = rep["results"][w].get(t) or {}
                 assert e.get("samples"), f"{w}/{t}: no samples (errors: {e.get('errors')})"

@@ -201,3 +201,22 @@ def test_write_json_is_atomic_and_round_trips(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]
     R.write_json({"schema": "y"}, out)                   # replaces
     assert json.loads(out.read_text()) == {"schema": "y"}
+
+
+def test_plot_draws_only_measured_workloads_and_the_rss_curve(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bench.cli import all_panels, colors
+    from bench.plot import plot
+    from bench.workloads import WORKLOADS as W
+    curve = {"ours_rdma": [[0, 25.7, 25.7], [300, 33.2, 33.2], [600, 34.4, 34.4]],
+             "weed_default": [[0, 118.0, 118.0], [300, 130.3, 130.3], [600, 138.7, 138.7]]}
+    results = {w: {} for w in W}
+    results["metawalk"] = {t: {"samples": [{"rss_curve": c, "client_peak_rss_mib": c[-1][2], "files_s": 900.0}],
+                               "median": {"client_peak_rss_mib": c[-1][2], "files_s": 900.0}}
+                           for t, c in curve.items()}
+    rep = {"targets": {"ours_rdma": {}, "weed_default": {}}, "workloads": {w: W[w].spec() for w in W},
+           "results": results, "size": "tiny", "repeat": 1,
+           "machine": {"nproc": 2, "cpu_model": "x", "kernel": "y"}, "versions": {"weed": "4.48", "git_rev": "abc"}}
+    png = tmp_path / "r.png"
+    plot(rep, png, all_panels(), colors())
+    assert png.stat().st_size > 10_000
