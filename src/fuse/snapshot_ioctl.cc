@@ -132,7 +132,7 @@ void forget_snapshot(uint64_t fh) {
 Result<std::string> serialise_snapshot(FileSystem& fs, uint64_t fh, const SnapshotIoctlConfig& config) {
   auto file = fs.open_file(fh);
   if (!file) return make_error(EBADF, "unknown file handle " + std::to_string(fh));
-  if (!file->layout) return make_error(ENODATA, file->path + ": inline content, nothing to read remotely");
+  if (!file->layout) return make_error(ENODATA, file->current_path() + ": inline content, nothing to read remotely");
   client::LayoutSnapshot s;
   s.snapshot_id = snapshot_id_of(fh);
   s.file_size = file->layout->size();
@@ -147,7 +147,7 @@ Result<std::string> serialise_snapshot(FileSystem& fs, uint64_t fh, const Snapsh
   std::map<uint32_t, bool> volumes;
   for (const auto& c : s.chunks) {
     auto fid = FileId::parse(c.file_id);
-    if (!fid.ok()) return fid.error().context(file->path);
+    if (!fid.ok()) return fid.error().context(file->current_path());
     volumes[fid->volume_id] = true;
   }
   for (const auto& [vid, unused] : volumes) {
