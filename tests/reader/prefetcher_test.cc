@@ -18,6 +18,7 @@ class PatternReader : public transport::VolumeReader {
  public:
   Result<size_t> read_range(const transport::NeedleLocator& loc, uint64_t offset, std::span<char> dst) override {
     calls++;
+    bytes += dst.size();
     for (size_t i = 0; i < dst.size(); ++i) dst[i] = byte_at(loc.fid.key, offset + i);
     return dst.size();
   }
@@ -25,6 +26,7 @@ class PatternReader : public transport::VolumeReader {
     return make_error(EIO, "not used");
   }
   std::atomic<int> calls{0};
+  std::atomic<uint64_t> bytes{0};
 };
 
 struct Fixture : ::testing::Test {
@@ -121,6 +123,26 @@ TEST_F(Fixture, PrefetchedBlocksAreHandedOutPinnedAndTheirBuffersRecycled) {
   EXPECT_GT(pinned_pieces, 20u);
   // 30 MiB streamed through a budget of 8 blocks: buffers are reused, never more than the budget.
   EXPECT_LE(pool.buffers_allocated(), 8u);
+}
+
+TEST_F(Fixture, ASequentialReadToTheEndFetchesEveryByteOnce) {
+  // Two chunks, 2 MiB - 1 bytes: the second read reaches the end, so nothing is left to prefetch.
+  const std::vector<chunks::Chunk> list = {chunks::Chunk{FileId{1, 1, 7}.to_string(), 0, 1 << 20, 1},
+                                           chunks::Chunk{FileId{1, 2, 7}.to_string(), 1 << 20, (1 << 20) - 1, 1}};
+  auto built = chunks::FileLayout::build(list, (2 << 20) - 1);
+  auto l = std::make_shared<const chunks::FileLayout>(std::move(built.value()));
+  {
+    PrefetchPool pool(1, 8 << 20);
+    StreamReader stream(l, fetcher, &pool, 4);
+    std::string buf(1 << 20, '\0');
+    for (uint64_t off = 0; off < l->size(); off += buf.size()) {
+      auto n = stream.read(off, std::span<char>(buf.data(), buf.size()));
+      ASSERT_TRUE(n.ok());
+      ASSERT_EQ(std::string(buf.data(), *n), expected(*l, off, buf.size())) << off;
+    }
+    EXPECT_EQ(pool.in_use(), 0u) << "a block past the last read was scheduled";
+  }
+  EXPECT_EQ(transport.bytes.load(), 2 * l->size());  // the reads, plus expected()'s own reads
 }
 
 TEST_F(Fixture, ReadsAtEndOfFileHaveNoPieces) {
