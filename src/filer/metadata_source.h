@@ -20,8 +20,17 @@ namespace seaweed::filer {
 // A running event subscription; destroying it (or stop()) ends it and waits for its callbacks.
 class Subscription {
  public:
+  // What the stream did so far (for the mount's metrics): the ts_ns of the last event applied
+  // (or since_ns before any), events received, reconnects.
+  struct Progress {
+    int64_t last_ts_ns = 0;
+    uint64_t events = 0;
+    uint64_t reconnects = 0;
+  };
+
   virtual ~Subscription() = default;
   virtual void stop() = 0;
+  [[nodiscard]] virtual Progress progress() const { return {}; }
 };
 
 class MetadataSource {

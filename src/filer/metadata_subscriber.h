@@ -42,6 +42,7 @@ class MetadataSubscriber final : public Subscription {
   [[nodiscard]] int64_t last_ts_ns() const { return last_ts_ns_.load(); }
   [[nodiscard]] uint64_t reconnects() const { return reconnects_.load(); }
   [[nodiscard]] uint64_t events() const { return events_.load(); }
+  [[nodiscard]] Progress progress() const override { return {last_ts_ns(), events(), reconnects()}; }
 
  private:
   void run();

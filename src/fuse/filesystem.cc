@@ -180,6 +180,11 @@ bool FileSystem::recheck_superseded(OpenFile& file) {
   return true;
 }
 
+size_t FileSystem::open_file_count() {
+  MutexLock lock(handles_mu_);
+  return files_.size();
+}
+
 void FileSystem::release(uint64_t fh) {
   std::shared_ptr<OpenFile> file;  // destroyed after the lock is released
   MutexLock lock(handles_mu_);
@@ -293,6 +298,11 @@ void FileSystem::stop_subscription() {
   subscription_->stop();
   subscription_.reset();
   cache_.set_subscribed(false);
+}
+
+std::optional<filer::Subscription::Progress> FileSystem::subscription_progress() const {
+  if (!subscription_) return std::nullopt;
+  return subscription_->progress();
 }
 
 void FileSystem::notify_inode(uint64_t ino, bool data_changed) {

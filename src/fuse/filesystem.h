@@ -127,6 +127,9 @@ class FileSystem {
   // longer while it runs); stopped by stop_subscription() or the destructor.
   void start_subscription(int64_t since_ns);
   void stop_subscription();
+  // The running subscription's progress, nullopt when none runs. Call from any thread only while
+  // the subscription neither starts nor stops (mount_main registers the metric in between).
+  [[nodiscard]] std::optional<filer::Subscription::Progress> subscription_progress() const;
   // For tests: whether cached entries are trusted as if events were coming.
   void set_subscribed(bool on) { cache_.set_subscribed(on); }
   void apply_event(const filer_pb::SubscribeMetadataResponse& event);
@@ -138,6 +141,9 @@ class FileSystem {
   [[nodiscard]] MetadataCache::Stats cache_stats() const { return cache_.stats(); }
   // An open handle, null when unknown (also for the snapshot ioctl).
   [[nodiscard]] std::shared_ptr<OpenFile> open_file(uint64_t fh) EXCLUDES(handles_mu_);
+  // For the mount's gauges (fuse/filesystem_metrics.h).
+  [[nodiscard]] size_t open_file_count() EXCLUDES(handles_mu_);
+  [[nodiscard]] const reader::ChunkCache& chunk_cache() const { return chunk_cache_; }
 
  private:
   Result<std::string> path_of(fuse_ino_t ino) const;

@@ -7,7 +7,9 @@
 
 #include <cstring>
 
+#include "fuse/op_metrics.h"
 #include "fuse/snapshot_ioctl.h"
+#include "fuse/stats_xattr.h"
 
 namespace seaweed::fuse {
 namespace {
@@ -20,6 +22,7 @@ void reply_error(fuse_req_t req, const char* op, const Error& error) {
     spdlog::debug("{}: {} ({})", op, error.message, std::strerror(error.code));
   else
     spdlog::warn("{}: {} ({})", op, error.message, std::strerror(error.code));
+  count_error(op, error.code);
   fuse_reply_err(req, error.code);
 }
 
@@ -48,6 +51,7 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  OpTimer timer(Op::lookup);
   guarded(req, "lookup", [&] {
     auto r = fs(req).lookup(parent, name);
     if (!r.ok()) return reply_error(req, "lookup", r.error());
@@ -66,6 +70,7 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  OpTimer timer(Op::getattr);
   guarded(req, "getattr", [&] {
     auto r = fs(req).getattr(ino);
     if (!r.ok()) return reply_error(req, "getattr", r.error());
@@ -74,6 +79,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  OpTimer timer(Op::readlink);
   guarded(req, "readlink", [&] {
     auto r = fs(req).readlink(ino);
     if (!r.ok()) return reply_error(req, "readlink", r.error());
@@ -82,6 +88,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  OpTimer timer(Op::open);
   guarded(req, "open", [&] {
     bool keep_cache = false;
     auto r = fs(req).open(ino, fi->flags, keep_cache);
@@ -93,12 +100,14 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  OpTimer timer(Op::read);
   guarded(req, "read", [&] {
     thread_local std::vector<char> buffer;  // one per FUSE worker, for bytes read synchronously
     if (buffer.size() < size) buffer.resize(size);
     reader::ReadPieces pieces;
     auto st = fs(req).read_pieces(fi->fh, static_cast<uint64_t>(off), std::span<char>(buffer.data(), size), pieces);
     if (!st.ok()) return reply_error(req, "read", st.error());
+    fuse_read_bytes().add(pieces.bytes);
     // Replies straight from the prefetched blocks (pinned until the reply is written).
     if (pieces.iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
     fuse_reply_iov(req, pieces.iov.data(), static_cast<int>(pieces.iov.size()));
@@ -106,12 +115,14 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  OpTimer timer(Op::release);
   forget_snapshot(fi->fh);
   fs(req).release(fi->fh);
   fuse_reply_err(req, 0);
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  OpTimer timer(Op::opendir);
   guarded(req, "opendir", [&] {
     auto r = fs(req).opendir(ino);
     if (!r.ok()) return reply_error(req, "opendir", r.error());
@@ -122,6 +133,7 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void readdir_common(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   const char* op = plus ? "readdirplus" : "readdir";
+  OpTimer timer(plus ? Op::readdirplus : Op::readdir);
   guarded(req, op, [&] {
     auto dir = fs(req).dir(fi->fh);
     if (!dir) return reply_error(req, op, make_error(EBADF, "unknown directory handle"));
@@ -177,11 +189,13 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_fil
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  OpTimer timer(Op::releasedir);
   fs(req).releasedir(fi->fh);
   fuse_reply_err(req, 0);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
+  OpTimer timer(Op::statfs);
   guarded(req, "statfs", [&] {
     auto r = fs(req).statfs();
     if (!r.ok()) return reply_error(req, "statfs", r.error());
@@ -197,10 +211,15 @@ void reply_xattr(fuse_req_t req, const char* op, const Result<std::string>& r, s
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  guarded(req, "getxattr", [&] { reply_xattr(req, "getxattr", fs(req).getxattr(ino, name), size); });
+  OpTimer timer(Op::getxattr);
+  guarded(req, "getxattr", [&] {
+    if (is_stats_xattr(ino, name)) return reply_xattr(req, "getxattr", stats_xattr_value(), size);
+    reply_xattr(req, "getxattr", fs(req).getxattr(ino, name), size);
+  });
 }
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  OpTimer timer(Op::listxattr);
   guarded(req, "listxattr", [&] { reply_xattr(req, "listxattr", fs(req).listxattr(ino), size); });
 }
 
@@ -218,6 +237,13 @@ void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*)
 void op_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { erofs(req); }
 void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { erofs(req); }
 void op_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { erofs(req); }
+
+// The snapshot ioctls (fuse/snapshot_ioctl.cc), timed like the other ops.
+void op_ioctl_timed(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+                    const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+  OpTimer timer(Op::ioctl);
+  op_ioctl(req, ino, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+}
 
 }  // namespace
 
@@ -252,7 +278,7 @@ fuse_lowlevel_ops make_lowlevel_ops() {
   ops.setxattr = op_setxattr;
   ops.removexattr = op_removexattr;
   ops.fallocate = op_fallocate;
-  ops.ioctl = op_ioctl;
+  ops.ioctl = op_ioctl_timed;
   return ops;
 }
 

@@ -5,7 +5,11 @@ namespace seaweed::reader {
 ChunkCache::Bytes ChunkCache::get(const std::string& file_id) {
   MutexLock lock(mu_);
   auto it = index_.find(file_id);
-  if (it == index_.end()) return nullptr;
+  if (it == index_.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  hits_.fetch_add(1, std::memory_order_relaxed);
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->second;
 }

@@ -4,14 +4,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "common/build_info.h"
 #include "common/daemon.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/metric_names.h"
 #include "common/mount_args.h"
+#include "common/process_metrics.h"
 #include "common/sd_notify.h"
 #include "common/security_config.h"
 #include "common/weed_mount_flags.h"
@@ -19,9 +23,12 @@
 #include "filer/filer_client.h"
 #include "fuse/attribute_policy.h"
 #include "fuse/filesystem.h"
+#include "fuse/filesystem_metrics.h"
 #include "fuse/mountpoint.h"
 #include "fuse/session.h"
 #include "fuse/snapshot_ioctl.h"
+#include "tools/stats_command.h"
+#include "transport/agent_gauges.h"
 #include "transport/agent_map.h"
 #include "transport/disk/disk_chunk_cache.h"
 #include "transport/fallback_volume_reader.h"
@@ -29,10 +36,6 @@
 #include "transport/http/jwt.h"
 #include "transport/ucx/agent_client.h"
 #include "web/http_server.h"
-
-#ifndef SEAWEED_VERSION
-#define SEAWEED_VERSION "0.1.0"
-#endif
 
 namespace {
 
@@ -82,6 +85,7 @@ int usage_error(const std::string& message, const seaweed::FlagSet& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "stats") return seaweed::tools::run_stats_command(argc - 1, argv + 1);
   // mount(8) runs /sbin/mount.fuse.seaweed-rdma-mount SOURCE DIR [-f -n -s -v] [-o OPTS] [-t TYPE].
   std::vector<std::string> args(argv, argv + argc);
   const bool helper_name = seaweed::invoked_as_mount_helper(args[0]);
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
   seaweed::fuse::MountOptions opt;
   opt.allow_others = true;  // as weed mount
   std::string dir, log_level = "info", verbosity, security_config, jwt_read_key_flag;
+  seaweed::LogOptions log_options;
   bool version = false, read_only = true, verify_reads = true, foreground = false;
   bool rdma_enabled = true, rdma_fallback = true;
   std::string rdma_agents, rdma_sidecar;
@@ -170,6 +175,7 @@ int main(int argc, char** argv) {
   flags.add_int("metricsPort", &metrics_port, "serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: off)");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
   flags.add_string("v", &verbosity, "verbosity 0-4 like weed's -v (overrides -logLevel)");
+  seaweed::add_log_output_flags(flags, log_options);
   flags.add_bool("version", &version, "print the version and exit");
   seaweed::add_ignored_weed_mount_flags(flags);
   // mount(8)'s and FUSE's standard options (-o ro,noatime,allow_other,_netdev,...).
@@ -187,7 +193,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (version) {
-    std::cout << "seaweed-rdma-mount " << SEAWEED_VERSION << "\n";
+    std::cout << "seaweed-rdma-mount " << seaweed::version_line() << "\n";
     return 0;
   }
   if (!options_file.empty()) {
@@ -252,9 +258,11 @@ int main(int argc, char** argv) {
   if (!volume_access.ok()) return usage_error(volume_access.error().message, flags);
   const bool filer_proxy = *volume_access == seaweed::filer::VolumeAccess::kFilerProxy;
   if (!cache_dir.empty()) cache_dir = std::filesystem::absolute(cache_dir, ec).lexically_normal().string();
-  // Logging to stderr starts no thread: it can be set up before the fork.
-  if (auto s = seaweed::setup_logging("mount", verbosity.empty() ? log_level : verbosity); !s)
-    return usage_error(s.error().message, flags);
+  // Logging starts no thread (stderr, syslog, file): it can be set up before the fork.
+  log_options.level = verbosity.empty() ? log_level : verbosity;
+  if (auto s = seaweed::setup_logging("mount", log_options); !s) return usage_error(s.error().message, flags);
+  // A backgrounded mount that would log to stderr logs to syslog instead; -logTo/-logFile win.
+  const bool logs_to_stderr = log_options.file.empty() && (log_options.to.empty() || log_options.to == "stderr");
   if (fake) return 0;  // mount -f: the arguments are fine, mount nothing
 
   // Background under mount(8)/mount.fuse3, unless told otherwise or supervised by systemd
@@ -274,7 +282,7 @@ int main(int argc, char** argv) {
 
   // In the background the log goes to syslog; whoever runs mount sees warnings and the one-line
   // error (through the parent), as mount helpers are quiet when all is well.
-  if (readiness.active()) seaweed::log_to_syslog("mount", /*stderr_warnings=*/true);
+  if (readiness.active() && logs_to_stderr) seaweed::log_to_syslog("mount", /*stderr_warnings=*/true);
   if (const auto warning = seaweed::ignored_flags_warning(flags); !warning.empty()) spdlog::warn("{}", warning);
   if (standard.read_only == false) spdlog::warn("mount option rw: this mount is read-only, mounting ro");
   if (!standard.ignored.empty()) {
@@ -357,9 +365,18 @@ int main(int argc, char** argv) {
     if (!started.ok()) return fail(started.error());
     metrics = std::move(started.value());
   }
+  // Always collected (the stats command reads them through the mount), served when -metricsPort.
+  seaweed::register_build_info("mount");
+  seaweed::register_process_metrics();
+  seaweed::Metrics::global()
+      .gauge(seaweed::metric_names::kMountInfo, "What this process mounts (always 1)",
+             seaweed::render_labels(
+                 {{"mountpoint", opt.mountpoint}, {"filer", opt.filer}, {"filer_path", opt.filer_path}}))
+      .set(1);
 
   // -cacheDir: chunks on local disk in front of the network (agent or HTTP).
   std::unique_ptr<seaweed::transport::DiskChunkCache> disk_cache;
+  std::vector<seaweed::Metrics::Registration> disk_cache_metrics;  // declared after the cache: gone first
   std::unique_ptr<seaweed::transport::DiskCachingVolumeReader> disk_reads;
   seaweed::transport::VolumeReader* reads = &transport;
   if (!cache_dir.empty() && cache_dir_size_mb > 0) {
@@ -371,6 +388,13 @@ int main(int argc, char** argv) {
     spdlog::info("disk cache {}: {} MiB bound, {} chunks ({} MiB) kept from before", dir, cache_dir_size_mb,
                  kept.entries, kept.bytes >> 20);
     disk_reads = std::make_unique<seaweed::transport::DiskCachingVolumeReader>(transport, *disk_cache);
+    auto* cache = disk_cache.get();
+    disk_cache_metrics.push_back(seaweed::Metrics::global().callback(
+        seaweed::metric_names::kDiskCacheBytes, "Bytes of chunks held by the -cacheDir tier", "",
+        seaweed::MetricType::gauge, [cache] { return static_cast<double>(cache->stats().bytes); }));
+    disk_cache_metrics.push_back(seaweed::Metrics::global().callback(
+        seaweed::metric_names::kDiskCacheEntries, "Chunks held by the -cacheDir tier", "", seaweed::MetricType::gauge,
+        [cache] { return static_cast<double>(cache->stats().entries); }));
     reads = disk_reads.get();
   }
 
@@ -400,6 +424,9 @@ int main(int argc, char** argv) {
   snapshot_config.http_timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, opt.http_timeout_ms));
   seaweed::fuse::configure_snapshot_ioctl(std::move(snapshot_config));
   if (auto s = fs.check_root(); !s) return fail(s.error());
+  auto fs_metrics = seaweed::fuse::register_filesystem_metrics(fs);
+  std::vector<seaweed::Metrics::Registration> agent_gauges;
+  if (rdma_enabled) agent_gauges = seaweed::transport::register_agent_gauges(agents, transport);
 
   // Coherence: filer events under the mounted path update or drop cached entries and pages.
   if (subscribe) {
@@ -408,6 +435,32 @@ int main(int argc, char** argv) {
             .count();
     fs.start_subscription(now_ns);
   }
+  std::vector<seaweed::Metrics::Registration> subscription_metrics;
+  if (subscribe) {
+    auto& registry = seaweed::Metrics::global();
+    subscription_metrics.push_back(registry.callback(
+        seaweed::metric_names::kSubscriptionLag,
+        "Seconds from the timestamp of the last metadata event applied (or of the subscription's start) to now; "
+        "grows while nothing changes under the mount",
+        "", seaweed::MetricType::gauge, [&fs] {
+          const auto now = std::chrono::system_clock::now().time_since_epoch();
+          const auto p = fs.subscription_progress();
+          if (!p) return std::nan("");
+          return std::chrono::duration<double>(now - std::chrono::nanoseconds(p->last_ts_ns)).count();
+        }));
+    subscription_metrics.push_back(registry.callback(seaweed::metric_names::kMetadataEvents,
+                                                     "Metadata events received from the filer's subscription", "",
+                                                     seaweed::MetricType::counter, [&fs] {
+                                                       const auto p = fs.subscription_progress();
+                                                       return p ? static_cast<double>(p->events) : 0.0;
+                                                     }));
+    subscription_metrics.push_back(registry.callback(seaweed::metric_names::kMetadataReconnects,
+                                                     "Times the metadata subscription reconnected to the filer", "",
+                                                     seaweed::MetricType::counter, [&fs] {
+                                                       const auto p = fs.subscription_progress();
+                                                       return p ? static_cast<double>(p->reconnects) : 0.0;
+                                                     }));
+  }
   seaweed::fuse::SessionHooks hooks;
   hooks.mounted = [&] {
     if (auto s =
@@ -415,12 +468,14 @@ int main(int argc, char** argv) {
         !s)
       spdlog::warn("{}", s.error().message);
     if (readiness.active()) {
-      seaweed::log_to_syslog("mount");  // stderr goes back to whoever ran mount
+      if (logs_to_stderr) seaweed::log_to_syslog("mount");  // stderr goes back to whoever ran mount
       readiness.ready();
     }
   };
   hooks.stopping = [] { (void)seaweed::sd_notify("STOPPING=1"); };
+  seaweed::LogLevelSignals log_signals;  // SIGUSR1/SIGUSR2 change the log level (logged)
   auto ran = seaweed::fuse::run_session(fs, opt, hooks);
+  subscription_metrics.clear();
   fs.stop_subscription();
   if (!ran.ok()) return fail(ran.error());
   return 0;

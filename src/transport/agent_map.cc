@@ -40,6 +40,15 @@ Result<std::map<std::string, std::string>> AgentMap::parse(const std::string& te
   return out;
 }
 
+std::vector<std::string> AgentMap::volume_servers() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [server, agent] : explicit_) out.push_back(server);
+  for (const auto& [server, known] : discovered_)
+    if (!known.agent.empty()) out.push_back(server);
+  return out;
+}
+
 std::shared_ptr<VolumeReader> AgentMap::reader_for_locked(const std::string& agent) {
   auto& reader = readers_[agent];
   if (!reader) reader = connect_(agent);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 #include "transport/volume_reader.h"
@@ -28,6 +29,9 @@ class AgentMap {
 
   // The agent reader for a volume server URL ("host:port"), or null when none serves it.
   std::shared_ptr<VolumeReader> agent_for(const std::string& volume_server);
+
+  // Volume servers known to have an agent: the explicit ones, else those discovered so far.
+  [[nodiscard]] std::vector<std::string> volume_servers();
 
   // Parses "VS=AGENT,VS2=AGENT2".
   static Result<std::map<std::string, std::string>> parse(const std::string& text);

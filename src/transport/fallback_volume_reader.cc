@@ -4,17 +4,35 @@
 
 #include <algorithm>
 
+#include "common/metric_names.h"
+
 namespace seaweed::transport {
 namespace {
 
 Counter& read_bytes(const char* transport) {
-  return Metrics::global().counter("seaweed_mount_read_bytes_total", "Bytes read from volume servers, by transport",
-                                   std::string("transport=\"") + transport + "\"");
+  return Metrics::global().counter(metric_names::kReadBytes, "Bytes read from volume servers, by transport",
+                                   render_labels({{"transport", transport}}));
 }
 Counter& fallbacks(const char* reason) {
-  return Metrics::global().counter("seaweed_mount_rdma_fallbacks_total",
+  return Metrics::global().counter(metric_names::kFallbacks,
                                    "Reads that went over HTTP because the agent path failed, by reason",
-                                   std::string("reason=\"") + reason + "\"");
+                                   render_labels({{"reason", reason}}));
+}
+Histogram& read_seconds(const char* transport, const char* outcome) {
+  return Metrics::global().histogram(
+      metric_names::kVolumeReadSeconds,
+      "Time of one volume read (a chunk or a range of it) by transport and outcome (ok, miss, timeout, corrupt, error)",
+      render_labels({{"transport", transport}, {"outcome", outcome}}));
+}
+constexpr const char* kOutcomeNames[] = {"ok", "miss", "timeout", "corrupt", "error"};
+
+// The outcome label of a failed read: misses (needle or volume not there, cookie refused, busy)
+// say nothing about the transport's health; corrupt copies (EBADMSG) neither; timeouts and other
+// errors do.
+int outcome_of(const Error& e) {
+  if (e.code == ENOENT || e.code == EACCES || e.code == EAGAIN) return 1;
+  if (e.code == ETIMEDOUT) return 2;
+  return e.code == EBADMSG ? 3 : 4;
 }
 
 }  // namespace
@@ -29,7 +47,21 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_miss_(fallbacks("miss")),
       fallback_timeout_(fallbacks("timeout")),
       fallback_down_(fallbacks("agent_down")),
-      fallback_corrupt_(fallbacks("corrupt")) {}
+      fallback_corrupt_(fallbacks("corrupt")) {
+  for (int i = 0; i < kOutcomes; ++i) {
+    rdma_seconds_[i] = &read_seconds("rdma", kOutcomeNames[i]);
+    http_seconds_[i] = &read_seconds("http", kOutcomeNames[i]);
+  }
+}
+
+std::vector<std::string> FallbackVolumeReader::agents_down() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [server, h] : health_)
+    if (h.down_until > now) out.push_back(server);
+  return out;
+}
 
 bool FallbackVolumeReader::healthy(const std::string& server, bool& recovering) {
   std::lock_guard lock(mu_);
@@ -75,7 +107,9 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
       continue;
     }
     tried = true;
+    const auto start = std::chrono::steady_clock::now();
     Result<T> r = agent_call(*agent);
+    rdma_seconds_[r.ok() ? kOk : outcome_of(r.error())]->observe(std::chrono::steady_clock::now() - start);
     if (r.ok()) {
       if (recovering) mark_up(url);  // healthy agents cost no second lookup
       rdma_bytes_.add(bytes(*r));
@@ -104,13 +138,19 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     if (!tried) return make_error(EIO, "agent for " + loc.fid_text + " is down and fallback is disabled");
     return make_error(agent_code, agent_reasons).context("agent read of " + loc.fid_text + " (fallback disabled)");
   }
-  if (corrupt.empty()) return finish<T>(http_call(loc), agent_reasons, bytes);
+  auto timed_http = [&](const NeedleLocator& l) {
+    const auto start = std::chrono::steady_clock::now();
+    Result<T> r = http_call(l);
+    http_seconds_[r.ok() ? kOk : outcome_of(r.error())]->observe(std::chrono::steady_clock::now() - start);
+    return r;
+  };
+  if (corrupt.empty()) return finish<T>(timed_http(loc), agent_reasons, bytes);
   NeedleLocator rest = loc;
   std::erase_if(rest.urls, [&](const std::string& url) {
     return std::find(corrupt.begin(), corrupt.end(), url) != corrupt.end();
   });
   if (rest.urls.empty()) return make_error(EBADMSG, "no good replica: " + agent_reasons);
-  return finish<T>(http_call(rest), agent_reasons, bytes);
+  return finish<T>(timed_http(rest), agent_reasons, bytes);
 }
 
 template <class T>

@@ -7,12 +7,14 @@
 // corrupt. When no replica is good the error names each one with its reason.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/metrics.h"
 #include "transport/volume_reader.h"
@@ -34,6 +36,9 @@ class FallbackVolumeReader : public VolumeReader {
 
   Result<size_t> read_range(const NeedleLocator& loc, uint64_t offset, std::span<char> dst) override;
   Result<StoredNeedle> read_whole(const NeedleLocator& loc) override;
+
+  // Volume servers whose agent is backing off after a failure (for the agents gauge).
+  [[nodiscard]] std::vector<std::string> agents_down();
 
  private:
   struct Health {
@@ -64,6 +69,10 @@ class FallbackVolumeReader : public VolumeReader {
   Counter& fallback_timeout_;
   Counter& fallback_down_;
   Counter& fallback_corrupt_;
+  // Request latency by transport and outcome (seaweed_mount_volume_read_duration_seconds).
+  enum Outcome { kOk, kMiss, kTimeout, kCorrupt, kError, kOutcomes };
+  std::array<Histogram*, kOutcomes> rdma_seconds_{};
+  std::array<Histogram*, kOutcomes> http_seconds_{};
 };
 
 }  // namespace seaweed::transport
