@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/file_id.h"
+#include "common/metric_names.h"
 #include "common/metrics.h"
 #include "transport/http/jwt.h"
 #include "volume/needle.h"
@@ -259,7 +260,7 @@ ucs_status_t UcxServer::on_request_am(void* arg, const void* header, size_t head
         return UCS_OK;
       }
     }
-    PendingRequest req{param->reply_ep, {}, length};
+    PendingRequest req{param->reply_ep, {}, length, std::chrono::steady_clock::now()};
     // Oversized headers are truncated to what is needed to reject them with their request id.
     const size_t keep = std::min(header_length, proto::kRequestHeaderSize + proto::kMaxTokenLength + 1);
     const auto* h = static_cast<const uint8_t*>(header);
@@ -366,6 +367,8 @@ size_t UcxServer::handle_requests(VolumeStore& store) {
     if (it == connections_.end()) continue;
     if (it->second->queued > 0) --it->second->queued;
     if (it->second->failed) continue;
+    current_op_ = 0;
+    current_arrival_ = req.arrived;
     try {
       handle_one(store, *it->second, req);
     } catch (const std::exception& e) {
@@ -389,6 +392,7 @@ void UcxServer::handle_one(VolumeStore& store, Connection& conn, const PendingRe
   }
   if (decoded->flags & proto::kRequestWaited) last_waited_request_ = std::chrono::steady_clock::now();
   const proto::Request& r = *decoded;
+  current_op_ = static_cast<uint16_t>(r.op);
   if (req.payload_length != 0) {
     send_error(conn, r.request_id, ReplyStatus::kBadRequest, "requests carry no payload");
     return;
@@ -451,6 +455,19 @@ void UcxServer::handle_one(VolumeStore& store, Connection& conn, const PendingRe
   const uint8_t* payload = data.data() + offset;
   slot->needle = std::move(*needle);
   send_reply(conn, std::move(slot), payload, length);
+}
+
+Histogram& UcxServer::request_seconds(uint16_t op, ReplyStatus status) {
+  const size_t o = op < request_seconds_.size() ? op : 0;
+  const size_t st = std::min<size_t>(static_cast<size_t>(status), proto::kMaxReplyStatus);
+  Histogram*& h = request_seconds_[o][st];
+  if (!h) {
+    static constexpr const char* kOps[] = {"unknown", "read", "ping", "stat"};
+    h = &Metrics::global().histogram(metric_names::kAgentRequestSeconds,
+                                     "Time from a UCX request's arrival to its reply being posted, by op and result",
+                                     render_labels({{"op", kOps[o]}, {"result", result_label(status)}}));
+  }
+  return *h;
 }
 
 bool UcxServer::authorized(Connection& conn, const proto::Request& r) {
@@ -520,6 +537,7 @@ void UcxServer::send_error(Connection& conn, uint64_t request_id, ReplyStatus st
 void UcxServer::send_reply(Connection& conn, std::unique_ptr<SendSlot> slot, const uint8_t* payload, size_t length) {
   const auto status = static_cast<ReplyStatus>(slot->header[6] | (slot->header[7] << 8));
   if (!slot->counted) requests_by_status_[static_cast<size_t>(status)]->add();
+  request_seconds(current_op_, status).observe(std::chrono::steady_clock::now() - current_arrival_);
   slot->conn = &conn;
   slot->payload_bytes = status == ReplyStatus::kOk ? length : 0;
   ucp_request_param_t param{};

@@ -3,6 +3,7 @@
 // out with ucp_am_send_nbx straight from the mapped .dat (rendezvous for large payloads).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,7 @@
 
 namespace seaweed {
 class Counter;
+class Histogram;
 }
 
 namespace seaweed::agent {
@@ -94,6 +96,7 @@ class UcxServer {
     ucp_ep_h ep;
     std::vector<uint8_t> bytes;
     size_t payload_length;
+    std::chrono::steady_clock::time_point arrived;
   };
 
   Status listen();
@@ -151,6 +154,12 @@ class UcxServer {
   std::vector<Counter*> auth_failures_;  // by transport::http::JwtRefusal
   std::chrono::steady_clock::time_point last_corrupt_log_{};
   uint64_t corrupt_unlogged_ = 0;
+  // seaweed_agent_request_duration_seconds{op,result}: arrival to reply posted, created on first
+  // use. current_*: the request handle_one is answering (one server thread).
+  Histogram& request_seconds(uint16_t op, transport::ucx::ReplyStatus status);
+  std::array<std::array<Histogram*, transport::ucx::kMaxReplyStatus + 1>, 4> request_seconds_{};  // [op][status]
+  uint16_t current_op_ = 0;  // 0: not decoded; else transport::ucx::Op
+  std::chrono::steady_clock::time_point current_arrival_{};
 };
 
 }  // namespace seaweed::agent

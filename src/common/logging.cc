@@ -100,7 +100,28 @@ Result<std::vector<spdlog::sink_ptr>> make_sinks(const std::string& program, con
   }
 }
 
+// Says what a level signal did, at a level the new setting shows (a change to warn or error
+// would hide an info line).
+void log_level_change(int signal) {
+  const auto now = spdlog::default_logger_raw()->level();
+  const auto name = spdlog::level::to_string_view(now);
+  const auto configured_name = spdlog::level::to_string_view(configured_log_level());
+  const auto as = now <= spdlog::level::info ? spdlog::level::info : spdlog::level::warn;
+  if (signal == SIGUSR1)
+    spdlog::log(as, "log level {} (SIGUSR1; SIGUSR2 returns to {})", std::string_view(name.data(), name.size()),
+                std::string_view(configured_name.data(), configured_name.size()));
+  else
+    spdlog::log(as, "log level {} (SIGUSR2: back to the configured level)", std::string_view(name.data(), name.size()));
+}
+
 }  // namespace
+
+void apply_log_level_signal(int signal) {
+  if (spdlog::logger* logger = g_logger.load(std::memory_order_acquire)) {
+    logger->set_level(level_after_signal(logger->level(), configured_log_level(), signal));
+    log_level_change(signal);
+  }
+}
 
 void add_log_output_flags(FlagSet& flags, LogOptions& options) {
   flags.add_string("logTo", &options.to, "where logs go: stderr, syslog (journald reads it) or file (-logFile)");
@@ -184,18 +205,7 @@ LogLevelSignals::LogLevelSignals() {
       if (fds[1].revents) return;
       char byte = 0;
       if (::read(g_signal_pipe[0], &byte, 1) != 1) continue;
-      const auto now = spdlog::default_logger_raw()->level();
-      const auto configured = configured_log_level();
-      const auto name = spdlog::level::to_string_view(now);
-      const auto configured_name = spdlog::level::to_string_view(configured);
-      // Said at a level the new setting shows (a change to warn or error would hide an info line).
-      const auto as = now <= spdlog::level::info ? spdlog::level::info : spdlog::level::warn;
-      if (byte == SIGUSR1)
-        spdlog::log(as, "log level {} (SIGUSR1; SIGUSR2 returns to {})", std::string_view(name.data(), name.size()),
-                    std::string_view(configured_name.data(), configured_name.size()));
-      else
-        spdlog::log(as, "log level {} (SIGUSR2: back to the configured level)",
-                    std::string_view(name.data(), name.size()));
+      log_level_change(byte);
     }
   });
 }

@@ -51,6 +51,10 @@ spdlog::level::level_enum configured_log_level();
 spdlog::level::level_enum level_after_signal(spdlog::level::level_enum current, spdlog::level::level_enum configured,
                                              int signal);
 
+// For programs that take SIGUSR1/SIGUSR2 themselves (blocked, with sigwait): changes the level as
+// the handlers would, and logs the change.
+void apply_log_level_signal(int signal);
+
 // While alive, a thread logs each level change made by SIGUSR1/SIGUSR2 (the handlers change the
 // level themselves, lock-free; logging from a signal handler is not safe). Create it after any
 // fork into the background: threads do not survive a fork.

@@ -31,19 +31,19 @@
 #include "agent/ucx_server.h"
 #include "agent/volume_store.h"
 #include "codec/codec.h"
+#include "common/build_info.h"
 #include "common/file_id.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/security_config.h"
+#include "common/metric_names.h"
+#include "common/process_metrics.h"
 #include "filer/filer_client.h"
 #include "transport/agent_map.h"
 #include "transport/ucx/agent_client.h"
 #include "transport/ucx/net_devices.h"
 #include "web/http_server.h"
 
-#ifndef SEAWEED_VERSION
-#define SEAWEED_VERSION "0.1.0"
-#endif
 
 namespace {
 
@@ -71,30 +71,40 @@ sigset_t block_shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
-// A thread that waits for the blocked signals and calls on_signal.
+// A thread that waits for the blocked signals: SIGINT/SIGTERM call on_signal (once), SIGUSR1 and
+// SIGUSR2 change the log level (common/logging.h).
 class SignalWaiter {
  public:
   SignalWaiter(sigset_t set, std::function<void()> on_signal) : set_(set) {
     thread_ = std::thread([this, cb = std::move(on_signal)] {
-      int sig = 0;
-      sigwait(&set_, &sig);
-      if (sig != SIGUSR1) {
+      while (true) {
+        int sig = 0;
+        sigwait(&set_, &sig);
+        if (stopping_.load()) return;
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+          seaweed::apply_log_level_signal(sig);
+          continue;
+        }
         spdlog::info("signal {}: shutting down", sig);
         cb();
+        return;
       }
     });
   }
   ~SignalWaiter() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
+    stopping_.store(true);
+    pthread_kill(thread_.native_handle(), SIGUSR1);  // wakes sigwait, or lands blocked if it returned
     thread_.join();
   }
 
  private:
   sigset_t set_{};
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
@@ -348,6 +358,7 @@ int run_bench(int argc, char** argv) {
 int run_agent(int argc, char** argv) {
   std::string dirs, volume_server, ip = "127.0.0.1", sidecar_ip, metrics_ip, filer, log_level = "info", verbosity,
                                    security_path;
+  seaweed::LogOptions log_options;
   int64_t port = 18515, sidecar_port = 0, metrics_port = 0, busy_poll_us = 0, busy_poll_waited_us = 1000,
           max_in_flight = 64, refresh_ms = 1000;
   bool verify_crc = true, peer_errors = true, version = false;
@@ -368,6 +379,7 @@ int run_agent(int argc, char** argv) {
                    "security.toml with [jwt.signing.read] key (default: weed's search path, ., $HOME/.seaweedfs, "
                    "/usr/local/etc/seaweedfs, /etc/seaweedfs; WEED_JWT_SIGNING_READ_KEY wins)");
   flags.add_string("logLevel", &log_level, "log level: trace, debug, info, warn, error");
+  seaweed::add_log_output_flags(flags, log_options);
   flags.add_string("v", &verbosity, "glog-style verbosity (overrides -logLevel)");
   flags.add_bool("verifyCrc", &verify_crc, "check each needle's CRC32C before serving it (once per needle)");
   flags.add_int("busyPollUs", &busy_poll_us, "microseconds to spin after any event before sleeping on the event fd");
@@ -390,7 +402,7 @@ int run_agent(int argc, char** argv) {
     return 0;
   }
   if (version) {
-    std::cout << "seaweed-rdma-agent " << SEAWEED_VERSION << "\n";
+    std::cout << "seaweed-rdma-agent " << seaweed::version_line() << "\n";
     return 0;
   }
   if (!flags.positional().empty())
@@ -398,7 +410,8 @@ int run_agent(int argc, char** argv) {
   if (dirs.empty()) return usage_error(flags, synopsis, "-dir is required");
   if (port <= 0 || port > 65535 || sidecar_port < 0 || sidecar_port > 65535 || metrics_port < 0 || metrics_port > 65535)
     return usage_error(flags, synopsis, "ports must be in 1..65535");
-  if (auto s = seaweed::setup_logging("seaweed-rdma-agent", verbosity.empty() ? log_level : verbosity); !s)
+  log_options.level = verbosity.empty() ? log_level : verbosity;
+  if (auto s = seaweed::setup_logging("seaweed-rdma-agent", log_options); !s)
     return usage_error(flags, synopsis, s.error().message);
   const sigset_t shutdown_signals = block_shutdown_signals();
   std::signal(SIGPIPE, SIG_IGN);  // a client vanishing mid-reply must not kill the agent
@@ -479,7 +492,7 @@ int run_agent(int argc, char** argv) {
                volume_server.empty() ? "(unset)" : volume_server);
 
   nlohmann::json info = {{"service", "seaweed-rdma-agent"},
-                         {"version", SEAWEED_VERSION},
+                         {"version", seaweed::build_info().version},
                          {"volumeServer", volume_server},
                          {"pid", static_cast<int64_t>(::getpid())}};
   (*server)->set_info_json(info.dump());
@@ -493,6 +506,17 @@ int run_agent(int argc, char** argv) {
     }
     metrics_http = std::move(*m);
   }
+  seaweed::register_build_info("agent");
+  seaweed::register_process_metrics();
+  auto& registry = seaweed::Metrics::global();
+  std::vector<seaweed::Metrics::Registration> gauges;
+  gauges.push_back(registry.callback(seaweed::metric_names::kAgentVolumes, "Volumes this agent serves", "",
+                                     seaweed::MetricType::gauge,
+                                     [&store] { return static_cast<double>(store.volume_count()); }));
+  gauges.push_back(registry.callback(seaweed::metric_names::kAgentConnections, "Client endpoints connected over UCX",
+                                     "", seaweed::MetricType::gauge, [server = server->get()] {
+                                       return static_cast<double>(server->connection_count());
+                                     }));
   std::unique_ptr<seaweed::agent::Sidecar> sidecar;
   if (sidecar_port > 0) {
     seaweed::agent::SidecarOptions so;
