@@ -23,6 +23,7 @@ void reply_error(fuse_req_t req, const char* op, const Error& error) {
   else
     spdlog::warn("{}: {} ({})", op, error.message, std::strerror(error.code));
   count_error(op, error.code);
+  replying();
   fuse_reply_err(req, error.code);
 }
 
@@ -55,6 +56,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   guarded(req, "lookup", [&] {
     auto r = fs(req).lookup(parent, name);
     if (!r.ok()) return reply_error(req, "lookup", r.error());
+    replying();
     fuse_reply_entry(req, &*r);
   });
 }
@@ -74,6 +76,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   guarded(req, "getattr", [&] {
     auto r = fs(req).getattr(ino);
     if (!r.ok()) return reply_error(req, "getattr", r.error());
+    replying();
     fuse_reply_attr(req, &*r, fs(req).attr_timeout());
   });
 }
@@ -83,6 +86,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   guarded(req, "readlink", [&] {
     auto r = fs(req).readlink(ino);
     if (!r.ok()) return reply_error(req, "readlink", r.error());
+    replying();
     fuse_reply_readlink(req, r->c_str());
   });
 }
@@ -95,6 +99,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!r.ok()) return reply_error(req, "open", r.error());
     fi->fh = *r;
     fi->keep_cache = keep_cache ? 1 : 0;
+    replying();
     if (fuse_reply_open(req, fi) != 0) fs(req).release(*r);  // interrupted: the kernel won't release it
   });
 }
@@ -109,6 +114,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
     if (!st.ok()) return reply_error(req, "read", st.error());
     fuse_read_bytes().add(pieces.bytes);
     // Replies straight from the prefetched blocks (pinned until the reply is written).
+    replying();
     if (pieces.iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
     fuse_reply_iov(req, pieces.iov.data(), static_cast<int>(pieces.iov.size()));
   });
@@ -118,6 +124,7 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   OpTimer timer(Op::release);
   forget_snapshot(fi->fh);
   fs(req).release(fi->fh);
+  replying();
   fuse_reply_err(req, 0);
 }
 
@@ -127,6 +134,7 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto r = fs(req).opendir(ino);
     if (!r.ok()) return reply_error(req, "opendir", r.error());
     fi->fh = *r;
+    replying();
     if (fuse_reply_open(req, fi) != 0) fs(req).releasedir(*r);
   });
 }
@@ -177,6 +185,7 @@ void readdir_common(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, 
       }
       used += len;
     }
+    replying();
     fuse_reply_buf(req, buf.data(), used);
   });
 }
@@ -191,6 +200,7 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_fil
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   OpTimer timer(Op::releasedir);
   fs(req).releasedir(fi->fh);
+  replying();
   fuse_reply_err(req, 0);
 }
 
@@ -199,12 +209,14 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   guarded(req, "statfs", [&] {
     auto r = fs(req).statfs();
     if (!r.ok()) return reply_error(req, "statfs", r.error());
+    replying();
     fuse_reply_statfs(req, &*r);
   });
 }
 
 void reply_xattr(fuse_req_t req, const char* op, const Result<std::string>& r, size_t size) {
   if (!r.ok()) return reply_error(req, op, r.error());
+  replying();
   if (size == 0) return static_cast<void>(fuse_reply_xattr(req, r->size()));
   if (r->size() > size) return reply_error(req, op, make_error(ERANGE, "buffer too small"));
   fuse_reply_buf(req, r->data(), r->size());

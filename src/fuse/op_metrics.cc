@@ -15,6 +15,8 @@ constexpr std::array<const char*, static_cast<size_t>(Op::kCount)> kNames = {
 
 }  // namespace
 
+thread_local OpTimer* OpTimer::current_ = nullptr;
+
 const char* op_name(Op op) { return kNames[static_cast<size_t>(op)]; }
 
 Histogram& op_histogram(Op op) {
