@@ -22,7 +22,7 @@
 namespace seaweed {
 class Counter;
 class Histogram;
-}
+}  // namespace seaweed
 
 namespace seaweed::agent {
 

@@ -35,15 +35,14 @@
 #include "common/file_id.h"
 #include "common/flags.h"
 #include "common/logging.h"
-#include "common/security_config.h"
 #include "common/metric_names.h"
 #include "common/process_metrics.h"
+#include "common/security_config.h"
 #include "filer/filer_client.h"
 #include "transport/agent_map.h"
 #include "transport/ucx/agent_client.h"
 #include "transport/ucx/net_devices.h"
 #include "web/http_server.h"
-
 
 namespace {
 
@@ -513,10 +512,9 @@ int run_agent(int argc, char** argv) {
   gauges.push_back(registry.callback(seaweed::metric_names::kAgentVolumes, "Volumes this agent serves", "",
                                      seaweed::MetricType::gauge,
                                      [&store] { return static_cast<double>(store.volume_count()); }));
-  gauges.push_back(registry.callback(seaweed::metric_names::kAgentConnections, "Client endpoints connected over UCX",
-                                     "", seaweed::MetricType::gauge, [server = server->get()] {
-                                       return static_cast<double>(server->connection_count());
-                                     }));
+  gauges.push_back(registry.callback(
+      seaweed::metric_names::kAgentConnections, "Client endpoints connected over UCX", "", seaweed::MetricType::gauge,
+      [server = server->get()] { return static_cast<double>(server->connection_count()); }));
   std::unique_ptr<seaweed::agent::Sidecar> sidecar;
   if (sidecar_port > 0) {
     seaweed::agent::SidecarOptions so;
