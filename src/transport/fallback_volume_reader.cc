@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/metric_names.h"
+#include "transport/replica_order.h"
 
 namespace seaweed::transport {
 namespace {
@@ -97,7 +98,10 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
   std::vector<std::string> corrupt;  // volume servers whose copy an agent found corrupt
   bool any_agent = false, tried = false, any_down = false;
   int agent_code = EIO;
-  for (const auto& url : loc.urls) {
+  const size_t n = loc.urls.size();
+  const size_t start = first_replica(loc.fid.key, n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& url = loc.urls[(start + i) % n];
     auto agent = agent_for_(url);
     if (!agent) continue;
     any_agent = true;

@@ -1,10 +1,10 @@
 // The fallback policy of the read path: for each request, the RDMA agent beside the needle's
-// volume server is tried first; any error, timeout, miss or disconnect sends the same request
-// over HTTP, and a failing agent is skipped for a backoff period (doubling up to a ceiling) so
-// reads don't pay its timeout again and again. With fallback disabled the agent's error is final.
-// A corrupt replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: the agent
-// is not marked down, the next replica's agent is tried, then HTTP on the replicas not found
-// corrupt. When no replica is good the error names each one with its reason.
+// volume server is tried first (the replicas in the order of transport/replica_order.h); any error, timeout, miss or
+// disconnect sends the same request over HTTP, and a failing agent is skipped for a backoff period (doubling up to a
+// ceiling) so reads don't pay its timeout again and again. With fallback disabled the agent's error is final. A corrupt
+// replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: the agent is not marked down, the next
+// replica's agent is tried, then HTTP on the replicas not found corrupt. When no replica is good the error names each
+// one with its reason.
 #pragma once
 
 #include <array>

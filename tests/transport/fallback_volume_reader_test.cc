@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "transport/agent_map.h"
+#include "transport/replica_order.h"
 
 namespace seaweed::transport {
 namespace {
@@ -37,7 +38,17 @@ class FakeReader : public VolumeReader {
   char fill_;
 };
 
-NeedleLocator loc() { return NeedleLocator{FileId{3, 1, 2}, "3,0100000002", {"vs1:8080", "vs2:8080"}}; }
+// urls in the order the readers try them: placed so that first_replica(key) lands on the first.
+std::vector<std::string> in_try_order(uint64_t key, std::vector<std::string> order) {
+  std::vector<std::string> urls(order.size());
+  const size_t start = first_replica(key, order.size());
+  for (size_t i = 0; i < order.size(); ++i) urls[(start + i) % order.size()] = order[i];
+  return urls;
+}
+
+NeedleLocator loc() {
+  return NeedleLocator{FileId{3, 1, 2}, "3,0100000002", in_try_order(1, {"vs1:8080", "vs2:8080"})};
+}
 
 struct Fixture : ::testing::Test {
   FakeReader http{'h'};
@@ -175,6 +186,39 @@ TEST_F(Fixture, HttpFailureAfterACorruptAgentNamesBoth) {
   auto n = r.read_range(loc(), 0, buf);
   ASSERT_FALSE(n.ok());
   EXPECT_EQ(n.error().message, "agent for vs1:8080: CRC32C mismatch; read 3,0100000002 [0,+4): vs2:8080: HTTP 500");
+}
+
+TEST(FirstReplica, SpreadsKeysOverReplicas) {
+  for (size_t n : {2u, 3u, 5u}) {
+    std::vector<int> starts(n);
+    for (uint64_t key = 1; key <= 3000; ++key) ++starts[first_replica(key, n)];
+    for (int s : starts) EXPECT_GT(s, 3000 / static_cast<int>(n) * 8 / 10) << "n=" << n;
+  }
+  // Consecutive keys (as the master hands them out) and large ones alike.
+  std::vector<int> starts(3);
+  for (uint64_t key = 0xFFFF0000; key < 0xFFFF0000 + 3000; ++key) ++starts[first_replica(key, 3)];
+  for (int s : starts) EXPECT_GT(s, 800);
+  EXPECT_EQ(first_replica(12345, 1), 0u);
+  EXPECT_EQ(first_replica(12345, 0), 0u);
+}
+
+TEST(FallbackVolumeReader, EveryReplicasAgentServesItsShare) {
+  FakeReader http('h');
+  std::vector<std::shared_ptr<FakeReader>> agents;
+  for (char c : {'a', 'b', 'c'}) agents.push_back(std::make_shared<FakeReader>(c));
+  FallbackVolumeReader r(http,
+                         [&](const std::string& url) -> std::shared_ptr<VolumeReader> {
+                           return agents[static_cast<size_t>(url[2] - '0')];
+                         },
+                         {});
+  char buf[4];
+  for (uint64_t key = 1; key <= 300; ++key) {
+    const NeedleLocator l{FileId{3, key, 2}, FileId{3, key, 2}.to_string(), {"vs0:8080", "vs1:8080", "vs2:8080"}};
+    ASSERT_TRUE(r.read_range(l, 0, buf).ok());
+    EXPECT_EQ(buf[0], "abc"[first_replica(key, 3)]);  // the same replica the HTTP loop starts at
+  }
+  for (const auto& a : agents) EXPECT_GT(a->calls, 80);
+  EXPECT_EQ(http.calls, 0);
 }
 
 TEST(AgentMap, ParseAndExplicitEntriesWin) {

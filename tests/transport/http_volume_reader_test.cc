@@ -14,6 +14,7 @@
 #include "canned_http_server.h"
 #include "codec/codec.h"
 #include "transport/http/jwt.h"
+#include "transport/replica_order.h"
 #include "volume/crc32c.h"
 
 namespace seaweed::transport {
@@ -84,9 +85,14 @@ CannedHttpServer serve(const VolumeServerSim& sim) {
   return CannedHttpServer([&sim](const RecordedRequest& r) { return sim(r); });
 }
 
-NeedleLocator locator(std::vector<std::string> urls) {
+// `order`: the replicas in the order the reader tries them (placed so that first_replica() of the
+// needle's key lands on the first).
+NeedleLocator locator(std::vector<std::string> order) {
   auto fid = FileId::parse(kFid);
   EXPECT_TRUE(fid.ok());
+  std::vector<std::string> urls(order.size());
+  const size_t start = first_replica(fid->key, order.size());
+  for (size_t i = 0; i < order.size(); ++i) urls[(start + i) % order.size()] = order[i];
   return NeedleLocator{fid.value(), kFid, std::move(urls)};
 }
 
@@ -240,6 +246,21 @@ TEST(HttpVolumeReader, CorruptReplicaIsRefusedAndTheNextOneServes) {
   ASSERT_TRUE(whole.ok()) << whole.error().message;
   EXPECT_EQ(whole->data, kNeedle);
   EXPECT_EQ(reader.corrupt_replicas(), 2u);
+}
+
+TEST(HttpVolumeReader, StartsAtTheNeedlesFirstReplica) {
+  VolumeServerSim sim;
+  auto a = serve(sim);
+  auto b = serve(sim);
+  HttpVolumeReader reader(fast_options());
+  auto fid = FileId::parse(kFid);
+  ASSERT_TRUE(fid.ok());
+  const NeedleLocator loc{fid.value(), kFid, {a.address(), b.address()}};  // as the filer lists them
+  EXPECT_EQ(read_range_or_fail(reader, loc, 0, 16), kNeedle.substr(0, 16));
+  ASSERT_TRUE(reader.read_whole(loc).ok());
+  const bool b_first = first_replica(fid->key, 2) == 1;
+  EXPECT_EQ((b_first ? a : b).requests().size(), 0u);
+  EXPECT_EQ((b_first ? b : a).requests().size(), 2u);
 }
 
 TEST(HttpVolumeReader, NoGoodReplicaIsEbadmsgNamingEachReplica) {

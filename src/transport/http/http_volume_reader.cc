@@ -15,6 +15,7 @@
 #include "transport/http/curl_handle.h"
 #include "transport/http/http_get.h"
 #include "transport/http/jwt.h"
+#include "transport/replica_order.h"
 
 namespace seaweed::transport {
 namespace {
@@ -136,7 +137,10 @@ Result<size_t> HttpVolumeReader::read_range(const NeedleLocator& loc, uint64_t o
   auto headers = common_headers(fid);
   if (!headers.ok()) return headers.error().context(context);
   ReplicaFailures failures;
-  for (const auto& server : loc.urls) {
+  const size_t n = loc.urls.size();
+  const size_t start = first_replica(loc.fid.key, n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& server = loc.urls[(start + i) % n];
     auto r = range_from(server, loc, fid, *headers, offset, dst);
     if (r.ok()) {
       bytes_read_.fetch_add(*r, std::memory_order_relaxed);
@@ -207,7 +211,10 @@ Result<size_t> HttpVolumeReader::unverified_range(const NeedleLocator& loc, cons
   if (!headers.ok()) return headers.error();
   headers->push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1));
   ReplicaFailures failures;
-  for (const auto& server : loc.urls) {
+  const size_t n = loc.urls.size();
+  const size_t start = first_replica(loc.fid.key, n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& server = loc.urls[(start + i) % n];
     http::RangeSink sink(offset, dst);
     auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, options_, requests_, sink));
     if (r.ok()) {
@@ -227,7 +234,10 @@ Result<StoredNeedle> HttpVolumeReader::read_whole(const NeedleLocator& loc) {
   headers->push_back("Accept-Encoding: gzip");
   const uint64_t max_bytes = loc.max_stored_size != 0 ? loc.max_stored_size : kUnknownSizeCap;
   ReplicaFailures failures;
-  for (const auto& server : loc.urls) {
+  const size_t n = loc.urls.size();
+  const size_t start = first_replica(loc.fid.key, n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& server = loc.urls[(start + i) % n];
     http::WholeSink sink(options_.verify, max_bytes);
     auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, options_, requests_, sink));
     if (r.ok()) {

@@ -35,7 +35,8 @@ struct HttpOptions {
   bool filer_proxy = false;
 };
 
-// Tries loc.urls in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the
+// Tries loc.urls starting at first_replica(fid.key) (transport/replica_order.h), then the others
+// in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the
 // next replica. When all fail the error names every replica with its reason.
 // Thread-safe: each calling thread keeps its own keep-alive curl handle.
 class HttpVolumeReader : public VolumeReader {
