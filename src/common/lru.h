@@ -67,6 +67,24 @@ class ByteLru {
     return true;
   }
 
+  // Calls f(key, value&) for every item, most recent first; items for which it returns true are
+  // erased (not counted as evictions). Returns how many went.
+  template <class F>
+  size_t erase_if(F&& f) {
+    size_t erased = 0;
+    for (auto it = list_.begin(); it != list_.end();) {
+      if (!f(std::as_const(it->key), it->value)) {
+        ++it;
+        continue;
+      }
+      index_.erase(&it->key);
+      bytes_ -= it->bytes;
+      it = list_.erase(it);
+      ++erased;
+    }
+    return erased;
+  }
+
   void clear() {
     index_.clear();
     list_.clear();

@@ -89,7 +89,7 @@ std::optional<filer_pb::Entry> MetadataCache::fresh_entry_locked(const std::stri
   auto* v = lru_.get(Key{Kind::kEntry, path});
   if (!v) return std::nullopt;
   const auto& cached = std::get<CachedEntry>(*v);
-  if (Clock::now() - cached.fetched >= ttl()) return std::nullopt;
+  if (cached.expired || Clock::now() - cached.fetched >= ttl()) return std::nullopt;
   return cached.entry;
 }
 
@@ -305,8 +305,12 @@ bool MetadataCache::entry_changed(const std::string& dir, const filer_pb::Entry&
 void MetadataCache::clear() {
   ++epoch_;
   MutexLock lock(mu_);
-  lru_.clear();
-  entries_ = listings_ = layouts_ = 0;
+  lru_.erase_if([](const Key& key, Value& value) {
+    if (key.kind != Kind::kEntry) return true;
+    std::get<CachedEntry>(value).expired = true;
+    return false;
+  });
+  listings_ = layouts_ = 0;
 }
 
 MetadataCache::Stats MetadataCache::stats() const {

@@ -68,7 +68,9 @@ class MetadataCache {
   // Updates a cached entry and the parent's listing; true when the content version differs from
   // the cached layout's (or none was cached): the kernel must drop the pages.
   bool entry_changed(const std::string& dir, const filer_pb::Entry& entry) EXCLUDES(mu_);
-  // Forgets everything (events may have been lost).
+  // Events may have been lost (the metadata stream was resubscribed): listings and layouts go,
+  // cached entries expire (the next lookup asks the source) but stay as the last known state
+  // that lookups fall back to while the source is unreachable (a filer restarting).
   void clear() EXCLUDES(mu_);
 
   // While the stream runs, cached entries stay valid until an event says otherwise (up to
@@ -101,6 +103,7 @@ class MetadataCache {
   struct CachedEntry {
     filer_pb::Entry entry;
     Clock::time_point fetched;
+    bool expired = false;  // by clear(): only the unreachable-source fallback may use it
   };
   struct Listing {
     std::vector<std::string> names;  // sorted

@@ -287,7 +287,13 @@ TEST_F(FsTest, AGapDropsCachesAndInvalidatesEveryInode) {
   const uint64_t ino = ino_of("/d/f0");
   fs->release(open(ino));
   source.gap();
-  EXPECT_EQ(fs->cache_stats().entries, 0u);
+  const auto stats = fs->cache_stats();
+  EXPECT_EQ(stats.listings + stats.layouts, 0u);
+  // Entries are kept expired (the last known state while the filer is unreachable): the next
+  // getattr asks the filer.
+  const int lookups = source.lookups.load();
+  EXPECT_TRUE(fs->getattr(ino).ok());
+  EXPECT_EQ(source.lookups.load(), lookups + 1);
   std::lock_guard lock(notes.mu);
   EXPECT_NE(std::find(notes.inodes.begin(), notes.inodes.end(), std::make_pair(ino, true)), notes.inodes.end());
 }

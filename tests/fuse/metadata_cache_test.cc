@@ -144,15 +144,49 @@ TEST_F(CacheTest, CachedEntriesServeWhileTheFilerIsUnreachable) {
   EXPECT_EQ(cache.entry("/d/f2", false).error().code, EHOSTUNREACH);
 }
 
-TEST_F(CacheTest, ClearForgetsEverything) {
+TEST_F(CacheTest, ClearDropsListingsAndLayoutsAndExpiresEntries) {
   MetadataCache cache(source, 1 << 20, std::chrono::seconds(60));
   ASSERT_TRUE(cache.list("/d", [](filer_pb::Entry&&) {}).ok());
+  cache.remember_layout("/d/f1", "v",
+                        std::make_shared<const chunks::FileLayout>(chunks::FileLayout::build({}, 0).value()));
   const uint64_t epoch = cache.epoch();
   cache.clear();
   EXPECT_GT(cache.epoch(), epoch);
   auto s = cache.stats();
-  EXPECT_EQ(s.bytes, 0u);
-  EXPECT_EQ(s.entries + s.listings + s.layouts, 0u);
+  EXPECT_EQ(s.listings + s.layouts, 0u);
+  EXPECT_EQ(s.entries, 10u);  // kept, expired
+  EXPECT_EQ(cache.layout("/d/f1", "v"), nullptr);
+  // Expired: the next lookups ask the source (and see what changed while events were lost)...
+  source.put_silently("/d/f1", file_entry("", 101, 7));
+  const int before = source.lookups.load();
+  auto fresh = cache.lookup("/d", "f1");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE(fresh->has_value());
+  EXPECT_EQ((*fresh)->attributes().file_size(), 7u);
+  EXPECT_EQ(source.lookups.load(), before + 1);
+  ASSERT_TRUE(cache.lookup("/d", "f1").ok());  // fresh again: from the cache
+  EXPECT_EQ(source.lookups.load(), before + 1);
+}
+
+TEST_F(CacheTest, AfterClearTheLastKnownEntriesServeWhileTheFilerIsUnreachable) {
+  // A filer restart: the stream resubscribes (clear) while the filer does not answer yet.
+  MetadataCache cache(source, 1 << 20, std::chrono::seconds(60));
+  ASSERT_TRUE(cache.list("/d", [](filer_pb::Entry&&) {}).ok());
+  cache.set_subscribed(true);
+  cache.clear();
+  source.set_unreachable(true);
+  auto stale = cache.entry("/d/f3", false);
+  ASSERT_TRUE(stale.ok()) << stale.error().message;
+  EXPECT_EQ(stale->attributes().file_size(), 1000u);
+  auto looked_up = cache.lookup("/d", "f4");
+  ASSERT_TRUE(looked_up.ok()) << looked_up.error().message;
+  ASSERT_TRUE(looked_up->has_value());
+  // Nothing cached: the error stays.
+  EXPECT_EQ(cache.lookup("/d", "nope").error().code, EHOSTUNREACH);
+  source.set_unreachable(false);
+  const int before = source.lookups.load();
+  ASSERT_TRUE(cache.entry("/d/f3", false).ok());  // still expired: asked once the filer answers
+  EXPECT_EQ(source.lookups.load(), before + 1);
 }
 
 TEST(ByteLru, EvictsColdestAndCountsBytes) {
@@ -171,6 +205,22 @@ TEST(ByteLru, EvictsColdestAndCountsBytes) {
   EXPECT_EQ(evicted, (std::vector<int>{2, 3}));
   EXPECT_TRUE(lru.erase(1));
   EXPECT_EQ(lru.bytes(), 0u);
+}
+
+TEST(ByteLru, EraseIfKeepsTheRestAndTheirBytes) {
+  ByteLru<int, int> lru(100);
+  for (int k = 1; k <= 4; ++k) EXPECT_TRUE(lru.put(k, k * 10, 10));
+  EXPECT_EQ(lru.erase_if([](const int& k, int& v) {
+    v += 1;
+    return k % 2 == 0;
+  }),
+            2u);
+  EXPECT_EQ(lru.size(), 2u);
+  EXPECT_EQ(lru.bytes(), 20u);
+  EXPECT_EQ(lru.get(2), nullptr);
+  ASSERT_NE(lru.get(3), nullptr);
+  EXPECT_EQ(*lru.get(3), 31);
+  EXPECT_EQ(lru.evictions(), 0u);
 }
 
 }  // namespace
