@@ -48,48 +48,15 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_miss_(fallbacks("miss")),
       fallback_timeout_(fallbacks("timeout")),
       fallback_down_(fallbacks("agent_down")),
-      fallback_corrupt_(fallbacks("corrupt")) {
+      fallback_corrupt_(fallbacks("corrupt")),
+      agents_("agent for", {options.initial_backoff, options.max_backoff}) {
   for (int i = 0; i < kOutcomes; ++i) {
     rdma_seconds_[i] = &read_seconds("rdma", kOutcomeNames[i]);
     http_seconds_[i] = &read_seconds("http", kOutcomeNames[i]);
   }
 }
 
-std::vector<std::string> FallbackVolumeReader::agents_down() {
-  const auto now = std::chrono::steady_clock::now();
-  std::vector<std::string> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [server, h] : health_)
-    if (h.down_until > now) out.push_back(server);
-  return out;
-}
-
-bool FallbackVolumeReader::healthy(const std::string& server, bool& recovering) {
-  std::lock_guard lock(mu_);
-  auto it = health_.find(server);
-  recovering = it != health_.end();
-  return !recovering || it->second.down_until <= std::chrono::steady_clock::now();
-}
-
-void FallbackVolumeReader::mark_down(const std::string& server, const Error& why) {
-  std::lock_guard lock(mu_);
-  auto& h = health_[server];
-  // One outage raises the backoff once: the other requests that were in flight when the agent
-  // went away fail too, and must not double it again.
-  if (h.down_until > std::chrono::steady_clock::now()) return;
-  h.backoff = h.backoff.count() == 0 ? options_.initial_backoff : std::min(options_.max_backoff, h.backoff * 2);
-  h.down_until = std::chrono::steady_clock::now() + h.backoff;
-  spdlog::debug("agent for {} marked down for {} ms: {}", server, h.backoff.count(), why.message);
-}
-
-void FallbackVolumeReader::mark_up(const std::string& server) {
-  std::lock_guard lock(mu_);
-  auto it = health_.find(server);
-  if (it != health_.end() && it->second.backoff.count() != 0) {
-    spdlog::info("agent for {} serves again", server);
-    health_.erase(it);
-  }
-}
+std::vector<std::string> FallbackVolumeReader::agents_down() { return agents_.backing_off(); }
 
 template <class T, class AgentCall, class HttpCall>
 Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call,
@@ -99,14 +66,14 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
   bool any_agent = false, tried = false, any_down = false;
   int agent_code = EIO;
   const size_t n = loc.urls.size();
-  const size_t start = first_replica(loc.fid.key, n);
+  const size_t first = first_replica(loc.fid.key, n);
   for (size_t i = 0; i < n; ++i) {
-    const std::string& url = loc.urls[(start + i) % n];
+    const std::string& url = loc.urls[(first + i) % n];
     auto agent = agent_for_(url);
     if (!agent) continue;
     any_agent = true;
     bool recovering = false;
-    if (!healthy(url, recovering)) {
+    if (agents_.down(url, recovering)) {
       any_down = true;
       continue;
     }
@@ -115,7 +82,7 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     Result<T> r = agent_call(*agent);
     rdma_seconds_[r.ok() ? kOk : outcome_of(r.error())]->observe(std::chrono::steady_clock::now() - start);
     if (r.ok()) {
-      if (recovering) mark_up(url);  // healthy agents cost no second lookup
+      if (recovering) agents_.mark_up(url);  // healthy agents cost no second lookup
       rdma_bytes_.add(bytes(*r));
       return r;
     }
@@ -128,14 +95,15 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
       continue;
     }
     // A miss (needle not on this agent, e.g. appended a moment ago, or cookie refused) says nothing
-    // about the agent's health; errors and timeouts do.
+    // about the agent's health: HTTP asks the volume servers. Errors and timeouts do: the agent
+    // backs off and the next replica's agent is asked (a partitioned host costs one timeout, not
+    // a detour over HTTP that starts at the same host).
     if (e.code == ENOENT || e.code == EACCES || e.code == EAGAIN) {
       fallback_miss_.add();
-    } else {
-      (e.code == ETIMEDOUT ? fallback_timeout_ : fallback_error_).add();
-      mark_down(url, e);
+      break;
     }
-    break;
+    (e.code == ETIMEDOUT ? fallback_timeout_ : fallback_error_).add();
+    agents_.mark_down(url, e);
   }
   if (!tried && any_down) fallback_down_.add();
   if (any_agent && !options_.fallback) {

@@ -1,22 +1,24 @@
-// The fallback policy of the read path: for each request, the RDMA agent beside the needle's
-// volume server is tried first (the replicas in the order of transport/replica_order.h); any error, timeout, miss or
-// disconnect sends the same request over HTTP, and a failing agent is skipped for a backoff period (doubling up to a
-// ceiling) so reads don't pay its timeout again and again. With fallback disabled the agent's error is final. A corrupt
-// replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: the agent is not marked down, the next
-// replica's agent is tried, then HTTP on the replicas not found corrupt. When no replica is good the error names each
-// one with its reason.
+// The fallback policy of the read path. For each request the RDMA agents beside the needle's
+// volume servers are asked, replica by replica in the order of transport/replica_order.h: an
+// agent that errs, times out or disconnects is skipped for a backoff (doubling up to a ceiling,
+// transport/server_health.h) so reads don't pay its timeout again and again, and the next
+// replica's agent is asked; a miss (needle not there yet, cookie refused) or no agent left sends
+// the request over HTTP. With fallback disabled the agent's error is final. A corrupt replica
+// (EBADMSG: its bytes fail their CRC) says nothing about the agent: it is not marked down, the
+// next replica's agent is tried, then HTTP on the replicas not found corrupt. When no replica is
+// good the error names each one with its reason.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/metrics.h"
+#include "transport/server_health.h"
 #include "transport/volume_reader.h"
 
 namespace seaweed::transport {
@@ -41,16 +43,6 @@ class FallbackVolumeReader : public VolumeReader {
   [[nodiscard]] std::vector<std::string> agents_down();
 
  private:
-  struct Health {
-    std::chrono::steady_clock::time_point down_until{};
-    std::chrono::milliseconds backoff{0};
-  };
-  // Whether the agent of this volume server may be tried now. recovering: it has a health record
-  // (it failed before), so a success must clear it.
-  bool healthy(const std::string& server, bool& recovering);
-  void mark_down(const std::string& server, const Error& why);
-  void mark_up(const std::string& server);
-
   template <class T, class AgentCall, class HttpCall>
   Result<T> run(const NeedleLocator& loc, AgentCall&& agent_call, HttpCall&& http_call, uint64_t (*bytes)(const T&));
   template <class T>
@@ -59,8 +51,6 @@ class FallbackVolumeReader : public VolumeReader {
   VolumeReader& http_;
   AgentLookup agent_for_;
   FallbackOptions options_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Health> health_;
 
   Counter& rdma_bytes_;
   Counter& http_bytes_;
@@ -73,6 +63,7 @@ class FallbackVolumeReader : public VolumeReader {
   enum Outcome { kOk, kMiss, kTimeout, kCorrupt, kError, kOutcomes };
   std::array<Histogram*, kOutcomes> rdma_seconds_{};
   std::array<Histogram*, kOutcomes> http_seconds_{};
+  ServerHealth agents_;  // per volume server: its agent's health
 };
 
 }  // namespace seaweed::transport

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "transport/agent_map.h"
@@ -151,6 +152,54 @@ TEST_F(TwoAgents, CorruptReplicaTriesTheNextReplicasAgentAndKeepsTheAgentUp) {
   ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());  // not backing off: a bad copy is not a sick agent
   EXPECT_EQ(buf[0], 'r');
   EXPECT_EQ(agent->calls, 2);
+}
+
+TEST_F(TwoAgents, AFailedAgentSendsTheRequestToTheNextReplicasAgentNotHttp) {
+  FallbackVolumeReader r(http, lookup2, {true, std::chrono::milliseconds(60000), std::chrono::milliseconds(60000)});
+  agent->error = make_error(ETIMEDOUT, "no answer");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(buf[0], 's');
+  EXPECT_EQ(http.calls, 0);
+  ASSERT_TRUE(r.read_whole(loc()).ok());  // the first agent backs off: straight to the second
+  EXPECT_EQ(agent->calls, 1);
+  EXPECT_EQ(agent2->calls, 2);
+  EXPECT_EQ(http.calls, 0);
+  agent2->error = make_error(ECONNRESET, "gone too");
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());  // no agent left: HTTP
+  EXPECT_EQ(buf[0], 'h');
+  EXPECT_EQ(http.calls, 1);
+}
+
+TEST_F(TwoAgents, AMissGoesToHttpWithoutAskingTheNextAgent) {
+  FallbackVolumeReader r(http, lookup2, {});
+  agent->error = make_error(ENOENT, "needle not here yet");
+  char buf[4];
+  ASSERT_TRUE(r.read_range(loc(), 0, buf).ok());
+  EXPECT_EQ(buf[0], 'h');
+  EXPECT_EQ(agent2->calls, 0);
+}
+
+TEST(ServerHealth, BacksOffDoublingOncePerOutageAndForgetsAtASuccess) {
+  ServerHealth health("test", {std::chrono::milliseconds(20), std::chrono::milliseconds(40)});
+  EXPECT_FALSE(health.any_record());
+  EXPECT_FALSE(health.down("a"));
+  health.mark_up("a");  // nothing recorded: no-op
+  health.mark_down("a", make_error(ETIMEDOUT, "t"));
+  health.mark_down("a", make_error(ETIMEDOUT, "t"));  // same outage: still 20 ms
+  EXPECT_TRUE(health.any_record());
+  EXPECT_TRUE(health.down("a"));
+  EXPECT_FALSE(health.down("b"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (health.down("a") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  bool recovering = false;
+  EXPECT_FALSE(health.down("a", recovering));
+  EXPECT_TRUE(recovering);
+  health.mark_up("a");
+  EXPECT_FALSE(health.any_record());
+  EXPECT_FALSE(health.down("a", recovering));
+  EXPECT_FALSE(recovering);
 }
 
 TEST_F(Fixture, HttpSkipsTheReplicaAnAgentFoundCorrupt) {

@@ -558,6 +558,57 @@ TEST(HttpVolumeReader, TimedOutReplicaFallsOverToNext) {
   EXPECT_EQ(read_range_or_fail(reader, locator({silent.address(), present.address()}), 0, 3), kNeedle.substr(0, 3));
 }
 
+TEST(HttpVolumeReader, SilentReplicaCostsTheFailoverTimeoutOnceThenGoesLast) {
+  // A keep-alive connection into a partition: the server never answers. With a replica left it
+  // gets failover_timeout_ms (not the 20 s request timeout), then backs off to the end of the order.
+  CannedHttpServer silent([](const RecordedRequest&) { return std::nullopt; });
+  VolumeServerSim sim;
+  auto present = serve(sim);
+  HttpOptions options = fast_options();
+  options.request_timeout_ms = 20000;
+  options.failover_timeout_ms = 1000;
+  options.initial_backoff = std::chrono::milliseconds(60000);
+  HttpVolumeReader reader(options);
+  const auto loc = locator({silent.address(), present.address()});
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_range_or_fail(reader, loc, 0, 3), kNeedle.substr(0, 3));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(silent.requests().size(), 1u);
+  started = std::chrono::steady_clock::now();
+  auto whole = reader.read_whole(loc);  // the silent server backs off: asked last, so not at all
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_EQ(whole->data, kNeedle);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500));
+  EXPECT_EQ(silent.requests().size(), 1u);
+}
+
+TEST(HttpVolumeReader, TheLastReplicaGetsTheFullTimeout) {
+  CannedHttpServer silent([](const RecordedRequest&) { return std::nullopt; });
+  HttpOptions options = fast_options();
+  options.request_timeout_ms = 2500;
+  options.failover_timeout_ms = 300;
+  HttpVolumeReader reader(options);
+  const auto started = std::chrono::steady_clock::now();
+  const Error e = read_range_error(reader, locator({silent.address()}), 0, 8);
+  EXPECT_EQ(e.code, ETIMEDOUT) << e.message;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2400));
+}
+
+TEST(HttpVolumeReader, ARefusingReplicaGoesLastUntilItServesAgain) {
+  VolumeServerSim sim;
+  auto present = serve(sim);
+  HttpOptions options = fast_options();
+  options.initial_backoff = std::chrono::milliseconds(1);
+  HttpVolumeReader reader(options);
+  const std::string refused = refused_address();
+  EXPECT_EQ(read_range_or_fail(reader, locator({refused, present.address()}), 0, 3), kNeedle.substr(0, 3));
+  EXPECT_EQ(present.requests().size(), 1u);
+  // Backoff over: asked first again (refuses again), the present one still serves.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(reader.read_whole(locator({refused, present.address()})).ok());
+  EXPECT_EQ(present.requests().size(), 2u);
+}
+
 TEST(HttpVolumeReader, ReusesTheConnection) {
   VolumeServerSim sim;
   auto server = serve(sim);

@@ -1,5 +1,6 @@
 #include "transport/http/http_get.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "transport/http/curl_handle.h"
@@ -46,6 +47,10 @@ bool configure(CURL* curl, const GetRequest& request, curl_slist* headers, Trans
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms);
   set(CURLOPT_TIMEOUT_MS, request.request_timeout_ms);
+  if (request.stall_timeout_ms > 0) {  // below 1 byte/s for that many seconds
+    set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    set(CURLOPT_LOW_SPEED_TIME, std::max(1L, (request.stall_timeout_ms + 999) / 1000));
+  }
   set(CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
   set(CURLOPT_PROTOCOLS_STR, "http,https");
   set(CURLOPT_FOLLOWLOCATION, 1L);

@@ -15,6 +15,9 @@ struct GetRequest {
   std::vector<std::string> headers;  // "Name: value"
   long connect_timeout_ms = 3000;
   long request_timeout_ms = 30000;  // whole transfer
+  // When > 0: fails (ETIMEDOUT) when no byte arrives for this long (whole seconds, at least 1),
+  // e.g. a reply that never starts on a keep-alive connection into a partition.
+  long stall_timeout_ms = 0;
 };
 
 // Receives body bytes as they arrive, with the head of the response they belong to. Returning false

@@ -64,9 +64,10 @@ std::vector<std::string> with(std::vector<std::string> headers, std::string line
 
 // One GET of url with the body going to sink; counts the request.
 template <class Sink>
-http::GetOutcome get(const std::string& url, std::vector<std::string> headers, const HttpOptions& options,
+http::GetOutcome get(const std::string& url, std::vector<std::string> headers, const ReplicaTimeouts& t,
                      std::atomic<uint64_t>& requests, Sink& sink) {
-  const http::GetRequest request{url, std::move(headers), options.connect_timeout_ms, options.request_timeout_ms};
+  http::GetRequest request{url, std::move(headers), t.connect_ms, t.request_ms};
+  request.stall_timeout_ms = t.stall_ms;
   auto outcome = http::http_get(
       request, [&sink](const http::ResponseHead& head, std::string_view bytes) { return sink.consume(head, bytes); });
   requests.fetch_add(1, std::memory_order_relaxed);
@@ -77,6 +78,7 @@ http::GetOutcome get(const std::string& url, std::vector<std::string> headers, c
 
 HttpVolumeReader::HttpVolumeReader(HttpOptions options)
     : options_(std::move(options)),
+      servers_("volume server", {options_.initial_backoff, options_.max_backoff}),
       versions_(options_.verified_versions),
       needles_(options_.needle_cache_bytes),
       verify_fetches_total_(Metrics::global().counter(
@@ -111,6 +113,37 @@ Result<std::vector<std::string>> HttpVolumeReader::common_headers(const std::str
   return headers;
 }
 
+std::vector<size_t> HttpVolumeReader::replica_order(const NeedleLocator& loc) {
+  const size_t n = loc.urls.size();
+  const size_t start = first_replica(loc.fid.key, n);
+  std::vector<size_t> order;
+  order.reserve(n);
+  if (!servers_.any_record()) {  // the common case: nobody failed lately
+    for (size_t i = 0; i < n; ++i) order.push_back((start + i) % n);
+    return order;
+  }
+  std::vector<size_t> backing_off;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t at = (start + i) % n;
+    (servers_.down(loc.urls[at]) ? backing_off : order).push_back(at);
+  }
+  order.insert(order.end(), backing_off.begin(), backing_off.end());
+  return order;
+}
+
+ReplicaTimeouts HttpVolumeReader::timeouts(bool last_replica) const {
+  if (last_replica) return {options_.connect_timeout_ms, options_.request_timeout_ms, 0};
+  return {std::min(options_.connect_timeout_ms, options_.failover_timeout_ms), options_.request_timeout_ms,
+          options_.failover_timeout_ms};
+}
+
+void HttpVolumeReader::note_attempt(const std::string& server, const Error* error) {
+  if (error == nullptr) return servers_.mark_up(server);  // no lock unless someone failed lately
+  // A server that does not answer (partition, dead host) or refuses (process gone); a 404, 5xx
+  // or corrupt copy says nothing about reaching it.
+  if (error->code == ETIMEDOUT || error->code == ECONNREFUSED) servers_.mark_down(server, *error);
+}
+
 void HttpVolumeReader::note_failure(const Error& e) {
   if (e.code != EBADMSG) return;
   corrupt_.fetch_add(1, std::memory_order_relaxed);
@@ -137,11 +170,12 @@ Result<size_t> HttpVolumeReader::read_range(const NeedleLocator& loc, uint64_t o
   auto headers = common_headers(fid);
   if (!headers.ok()) return headers.error().context(context);
   ReplicaFailures failures;
-  const size_t n = loc.urls.size();
-  const size_t start = first_replica(loc.fid.key, n);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string& server = loc.urls[(start + i) % n];
-    auto r = range_from(server, loc, fid, *headers, offset, dst);
+  const auto order = replica_order(loc);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& server = loc.urls[order[i]];
+    const ReplicaTimeouts t = timeouts(i + 1 == order.size());
+    auto r = range_from(server, loc, fid, *headers, offset, dst, t);
+    note_attempt(server, r.ok() ? nullptr : &r.error());
     if (r.ok()) {
       bytes_read_.fetch_add(*r, std::memory_order_relaxed);
       return r;
@@ -155,7 +189,7 @@ Result<size_t> HttpVolumeReader::read_range(const NeedleLocator& loc, uint64_t o
 
 Result<size_t> HttpVolumeReader::range_from(const std::string& server, const NeedleLocator& loc, const std::string& fid,
                                             const std::vector<std::string>& headers, uint64_t offset,
-                                            std::span<char> dst) {
+                                            std::span<char> dst, const ReplicaTimeouts& t) {
   for (int round = 0;; ++round) {
     if (auto crc = versions_.get(server, fid)) {
       // A version of this needle on this server was verified whole: a 206 with its ETag is it.
@@ -163,7 +197,7 @@ Result<size_t> HttpVolumeReader::range_from(const std::string& server, const Nee
       const auto outcome =
           get(needle_url(server, fid, loc.allow_deleted),
               with(headers, "Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1)),
-              options_, requests_, sink);
+              t, requests_, sink);
       auto r = sink.finish(outcome);
       if (r.ok() || r.error().code != http::kVersionChanged) return r;
       spdlog::debug("read {} from {}: {}; verifying the new version", fid, server, r.error().message);
@@ -172,7 +206,7 @@ Result<size_t> HttpVolumeReader::range_from(const std::string& server, const Nee
     auto acquired = needles_.acquire(fid);
     if (acquired.bytes) return slice(*acquired.bytes, offset, dst);
     if (acquired.lease.held() || round >= kWaitRounds)
-      return first_touch(server, loc, fid, headers, offset, dst, std::move(acquired.lease));
+      return first_touch(server, loc, fid, headers, offset, dst, std::move(acquired.lease), t);
     // Another reader's fetch of this needle kept nothing to share (it read the needle whole, or
     // failed): it may have left a verified version to range against; look again.
   }
@@ -180,14 +214,15 @@ Result<size_t> HttpVolumeReader::range_from(const std::string& server, const Nee
 
 Result<size_t> HttpVolumeReader::first_touch(const std::string& server, const NeedleLocator& loc,
                                              const std::string& fid, const std::vector<std::string>& headers,
-                                             uint64_t offset, std::span<char> dst, http::NeedleCache::Lease lease) {
+                                             uint64_t offset, std::span<char> dst, http::NeedleCache::Lease lease,
+                                             const ReplicaTimeouts& t) {
   verify_fetches_.fetch_add(1, std::memory_order_relaxed);
   verify_fetches_total_.add();
   const uint64_t max_bytes = loc.max_stored_size != 0 ? loc.max_stored_size : kUnknownSizeCap;
   http::FirstTouchSink sink(offset, dst, max_bytes, needles_.max_entry_bytes(),
                             [this](size_t n) { return needles_.take_buffer(n); });
-  const auto outcome = get(needle_url(server, fid, loc.allow_deleted), with(headers, "Accept-Encoding: gzip"), options_,
-                           requests_, sink);
+  const auto outcome =
+      get(needle_url(server, fid, loc.allow_deleted), with(headers, "Accept-Encoding: gzip"), t, requests_, sink);
   auto verified = sink.finish(outcome);
   if (!verified.ok()) return verified.error();
   versions_.put(server, fid, verified->crc);
@@ -211,12 +246,13 @@ Result<size_t> HttpVolumeReader::unverified_range(const NeedleLocator& loc, cons
   if (!headers.ok()) return headers.error();
   headers->push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1));
   ReplicaFailures failures;
-  const size_t n = loc.urls.size();
-  const size_t start = first_replica(loc.fid.key, n);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string& server = loc.urls[(start + i) % n];
+  const auto order = replica_order(loc);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& server = loc.urls[order[i]];
+    const ReplicaTimeouts t = timeouts(i + 1 == order.size());
     http::RangeSink sink(offset, dst);
-    auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, options_, requests_, sink));
+    auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, t, requests_, sink));
+    note_attempt(server, r.ok() ? nullptr : &r.error());
     if (r.ok()) {
       bytes_read_.fetch_add(*r, std::memory_order_relaxed);
       return r;
@@ -234,12 +270,13 @@ Result<StoredNeedle> HttpVolumeReader::read_whole(const NeedleLocator& loc) {
   headers->push_back("Accept-Encoding: gzip");
   const uint64_t max_bytes = loc.max_stored_size != 0 ? loc.max_stored_size : kUnknownSizeCap;
   ReplicaFailures failures;
-  const size_t n = loc.urls.size();
-  const size_t start = first_replica(loc.fid.key, n);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string& server = loc.urls[(start + i) % n];
+  const auto order = replica_order(loc);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& server = loc.urls[order[i]];
+    const ReplicaTimeouts t = timeouts(i + 1 == order.size());
     http::WholeSink sink(options_.verify, max_bytes);
-    auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, options_, requests_, sink));
+    auto r = sink.finish(get(needle_url(server, fid, loc.allow_deleted), *headers, t, requests_, sink));
+    note_attempt(server, r.ok() ? nullptr : &r.error());
     if (r.ok()) {
       bytes_read_.fetch_add(r->data.size(), std::memory_order_relaxed);
       return r;

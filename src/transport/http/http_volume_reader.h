@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 #include "common/metrics.h"
 #include "transport/http/verified_needles.h"
 #include "transport/read_token_provider.h"
+#include "transport/server_health.h"
 #include "transport/volume_reader.h"
 
 namespace seaweed::transport {
@@ -33,12 +35,26 @@ struct HttpOptions {
   // http://FILER/?proxyChunkId=FID (the filer fetches from a volume server and relays the answer,
   // ETag and Range included; docs/seaweedfs/volume-server-access.md).
   bool filer_proxy = false;
+  // While another replica remains, a replica gets this long to connect and this long without a
+  // byte (whole seconds) before the next is asked; the last replica gets the full timeouts.
+  long failover_timeout_ms = 1000;
+  // A volume server that timed out or refused goes to the end of the replica order for a backoff
+  // (doubling from initial to max; forgotten at its first success).
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+// The timeouts of one request to one replica.
+struct ReplicaTimeouts {
+  long connect_ms;
+  long request_ms;
+  long stall_ms;  // 0: none
 };
 
 // Tries loc.urls starting at first_replica(fid.key) (transport/replica_order.h), then the others
-// in order; a 404, 5xx, corrupt answer, transport error or timeout moves on to the
-// next replica. When all fail the error names every replica with its reason.
-// Thread-safe: each calling thread keeps its own keep-alive curl handle.
+// in order, those that timed out or refused lately (backing off) last; a 404, 5xx, corrupt answer, transport error or
+// timeout moves on to the next replica. When all fail the error names every replica with its reason. Thread-safe: each
+// calling thread keeps its own keep-alive curl handle.
 class HttpVolumeReader : public VolumeReader {
  public:
   explicit HttpVolumeReader(HttpOptions options = {});
@@ -66,17 +82,25 @@ class HttpVolumeReader : public VolumeReader {
   Result<std::vector<std::string>> common_headers(const std::string& fid) const;
   std::string needle_url(const std::string& server, const std::string& fid, bool allow_deleted) const;
 
+  // Indices into loc.urls in the order to ask them.
+  std::vector<size_t> replica_order(const NeedleLocator& loc);
+  [[nodiscard]] ReplicaTimeouts timeouts(bool last_replica) const;
+  // Notes the health of server after an attempt (error: null when it served).
+  void note_attempt(const std::string& server, const Error* error);
+
   // One replica's verified answer for read_range.
   Result<size_t> range_from(const std::string& server, const NeedleLocator& loc, const std::string& fid,
-                            const std::vector<std::string>& headers, uint64_t offset, std::span<char> dst);
+                            const std::vector<std::string>& headers, uint64_t offset, std::span<char> dst,
+                            const ReplicaTimeouts& t);
   Result<size_t> first_touch(const std::string& server, const NeedleLocator& loc, const std::string& fid,
                              const std::vector<std::string>& headers, uint64_t offset, std::span<char> dst,
-                             http::NeedleCache::Lease lease);
+                             http::NeedleCache::Lease lease, const ReplicaTimeouts& t);
   Result<size_t> unverified_range(const NeedleLocator& loc, const std::string& fid, uint64_t offset,
                                   std::span<char> dst);
   void note_failure(const Error& e);
 
   HttpOptions options_;
+  ServerHealth servers_;
   http::VerifiedVersions versions_;
   http::NeedleCache needles_;
   std::atomic<uint64_t> bytes_read_{0};
