@@ -89,6 +89,8 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     const Error& e = r.error();
     agent_code = e.code;
     agent_reasons += (agent_reasons.empty() ? "" : "; ") + ("agent for " + url + ": " + e.message);
+    const bool miss = e.code == ENOENT || e.code == EACCES || e.code == EAGAIN;
+    if (recovering && (miss || e.code == EBADMSG)) agents_.mark_up(url);  // it answered: alive again
     if (e.code == EBADMSG) {  // a bad copy, not a sick agent: the next replica may be good
       fallback_corrupt_.add();
       corrupt.push_back(url);
@@ -98,7 +100,7 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     // about the agent's health: HTTP asks the volume servers. Errors and timeouts do: the agent
     // backs off and the next replica's agent is asked (a partitioned host costs one timeout, not
     // a detour over HTTP that starts at the same host).
-    if (e.code == ENOENT || e.code == EACCES || e.code == EAGAIN) {
+    if (miss) {
       fallback_miss_.add();
       break;
     }

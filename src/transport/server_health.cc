@@ -13,7 +13,14 @@ bool ServerHealth::down(const std::string& server, bool& recovering) {
   auto it = health_.find(server);
   if (it == health_.end()) return false;
   recovering = true;
-  return it->second.down_until > std::chrono::steady_clock::now();
+  auto& h = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  if (h.down_until > now) return true;
+  // Backoff over: this caller probes it; the others keep skipping it for another backoff period
+  // (so one request, not every one, waits to find out whether it is still gone).
+  h.probing = true;
+  h.down_until = now + h.backoff;
+  return false;
 }
 
 std::vector<std::string> ServerHealth::backing_off() {
@@ -31,7 +38,8 @@ void ServerHealth::mark_down(const std::string& server, const Error& why) {
   auto& h = health_[server];
   records_.store(health_.size(), std::memory_order_relaxed);
   const auto now = std::chrono::steady_clock::now();
-  if (h.down_until > now) return;
+  if (h.down_until > now && !h.probing) return;
+  h.probing = false;
   h.backoff = h.backoff.count() == 0 ? options_.initial : std::min(options_.max, h.backoff * 2);
   h.down_until = now + h.backoff;
   spdlog::debug("{} {} marked down for {} ms: {}", what_, server, h.backoff.count(), why.message);

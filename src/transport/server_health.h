@@ -26,8 +26,9 @@ class ServerHealth {
   // what: "agent for" / "volume server", for the log lines.
   ServerHealth(const char* what, BackoffOptions options) : what_(what), options_(options) {}
 
-  // True while server backs off. recovering: it has a record (it failed before), so a success
-  // must call mark_up.
+  // True while server backs off. Once the backoff is over, false for one caller (the probe: its
+  // outcome must be reported with mark_up or mark_down) and true for the others during another
+  // backoff period. recovering: it has a record (it failed before), so a success must call mark_up.
   bool down(const std::string& server, bool& recovering);
   bool down(const std::string& server) {
     bool recovering = false;
@@ -46,6 +47,7 @@ class ServerHealth {
   struct Record {
     std::chrono::steady_clock::time_point down_until{};
     std::chrono::milliseconds backoff{0};
+    bool probing = false;  // one caller was let through after the backoff
   };
   const char* what_;
   BackoffOptions options_;

@@ -190,16 +190,27 @@ TEST(ServerHealth, BacksOffDoublingOncePerOutageAndForgetsAtASuccess) {
   EXPECT_TRUE(health.any_record());
   EXPECT_TRUE(health.down("a"));
   EXPECT_FALSE(health.down("b"));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (health.down("a") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   bool recovering = false;
-  EXPECT_FALSE(health.down("a", recovering));
-  EXPECT_TRUE(recovering);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (health.down("a", recovering) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(recovering);  // the probe: it failed before, so its success must be reported
   health.mark_up("a");
   EXPECT_FALSE(health.any_record());
   EXPECT_FALSE(health.down("a", recovering));
   EXPECT_FALSE(recovering);
+}
+
+TEST(ServerHealth, AfterTheBackoffOneCallerProbesAndTheOthersKeepSkipping) {
+  ServerHealth health("test", {std::chrono::milliseconds(30), std::chrono::milliseconds(60000)});
+  health.mark_down("a", make_error(ETIMEDOUT, "t"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (health.down("a") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(health.down("a"));                               // the probe is out: the others skip it
+  health.mark_down("a", make_error(ETIMEDOUT, "still gone"));  // the probe failed: 60 ms now
+  std::this_thread::sleep_for(std::chrono::milliseconds(35));
+  EXPECT_TRUE(health.down("a"));
 }
 
 TEST_F(Fixture, HttpSkipsTheReplicaAnAgentFoundCorrupt) {

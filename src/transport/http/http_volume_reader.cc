@@ -138,10 +138,14 @@ ReplicaTimeouts HttpVolumeReader::timeouts(bool last_replica) const {
 }
 
 void HttpVolumeReader::note_attempt(const std::string& server, const Error* error) {
-  if (error == nullptr) return servers_.mark_up(server);  // no lock unless someone failed lately
-  // A server that does not answer (partition, dead host) or refuses (process gone); a 404, 5xx
-  // or corrupt copy says nothing about reaching it.
-  if (error->code == ETIMEDOUT || error->code == ECONNREFUSED) servers_.mark_down(server, *error);
+  // A server that does not answer (partition, dead host) or refuses (process gone) backs off; one
+  // that answered (also a 404, 5xx or corrupt copy) is reachable. mark_up takes no lock unless
+  // some server failed lately.
+  if (error != nullptr && (error->code == ETIMEDOUT || error->code == ECONNREFUSED)) {
+    servers_.mark_down(server, *error);
+  } else {
+    servers_.mark_up(server);
+  }
 }
 
 void HttpVolumeReader::note_failure(const Error& e) {
