@@ -396,6 +396,22 @@ def test_corpus_discovered_via_filer_kv(cluster, corpus):
         a.stop()
 
 
+def test_agent_keeps_serving_while_its_filer_is_unreachable(cluster):
+    """An agent whose filer does not answer (not started yet, restarting) does not exit: it serves
+    and retries the registration in the background, logging the failure once per streak."""
+    dead_filer = f"127.0.0.1:{free_port()}"
+    a = Agent(cluster, name="agent-nofiler", filer=dead_filer)
+    try:
+        a.start()
+        assert wait_until("the registration failure logged", lambda: "cannot register" in a.log(), 30, diag=a.log)
+        assert a.ping().returncode == 0 and a.alive(), a.log()
+        rc = a.stop()
+        assert rc == 0, f"exited with {rc} on SIGTERM:\n{a.log()}"
+        assert a.log().count("cannot register") == 1, a.log()  # once for the whole streak
+    finally:
+        a.stop()
+
+
 def test_corpus_tcp_only(cluster, corpus):
     """UCX_TLS=tcp UCX_NET_DEVICES=lo in both the agent and the mount."""
     a = Agent(cluster, name="agent-tcp", env=TCP_LO)

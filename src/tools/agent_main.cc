@@ -39,6 +39,7 @@
 #include "common/process_metrics.h"
 #include "common/security_config.h"
 #include "filer/filer_client.h"
+#include "tools/agent_registration.h"
 #include "transport/agent_map.h"
 #include "transport/ucx/agent_client.h"
 #include "transport/ucx/net_devices.h"
@@ -530,41 +531,26 @@ int run_agent(int argc, char** argv) {
     sidecar = std::move(*sc);
   }
 
-  // Registration: mounts map a volume server to its agent through the filer's KV store.
-  std::unique_ptr<seaweed::filer::FilerClient> filer_client;
-  const std::string kv_key = seaweed::transport::kAgentKeyPrefix + volume_server;
+  // Registration: mounts map a volume server to its agent through the filer's KV store. A filer
+  // that does not answer yet is retried in the background (tools/agent_registration.h).
+  std::unique_ptr<seaweed::tools::AgentRegistration> registration;
   if (!filer.empty()) {
     auto address = seaweed::filer::FilerAddress::parse(filer);
     if (!address) {
       spdlog::error("{}", address.error().message);
       return 1;
     }
-    auto client = seaweed::filer::FilerClient::connect(*address);
-    if (!client) {
-      spdlog::error("cannot register with the filer: {}", client.error().message);
-      return 1;
-    }
-    filer_client = std::move(*client);
     // A wildcard listen address is no address to dial: advertise the volume server's host.
     const std::string host = (ip == "0.0.0.0" || ip == "::") ? volume_server.substr(0, volume_server.rfind(':')) : ip;
-    const std::string advertised = host + ":" + std::to_string(port);
-    if (auto s = filer_client->kv_put(kv_key, advertised); !s) {
-      spdlog::error("cannot register with the filer: {}", s.error().message);
-      return 1;
-    }
-    spdlog::info("registered in filer {} as {} -> {}", filer, kv_key, advertised);
+    registration = std::make_unique<seaweed::tools::AgentRegistration>(
+        *address, seaweed::transport::kAgentKeyPrefix + volume_server, host + ":" + std::to_string(port));
   }
 
   {
     SignalWaiter signals(shutdown_signals, [&] { (*server)->stop(); });
     (*server)->run(store);
   }
-  if (filer_client) {
-    if (auto s = filer_client->kv_put(kv_key, ""); !s)
-      spdlog::warn("could not remove {} from the filer: {}", kv_key, s.error().message);
-    else
-      spdlog::info("unregistered {} from the filer", kv_key);
-  }
+  registration.reset();  // stops retrying; removes the entry
   sidecar.reset();
   metrics_http.reset();
   store.stop_refresher();
