@@ -280,9 +280,10 @@ def test_damaged_needles_never_read_wrong(mount, files, method):
 
 
 def test_a_damaged_copy_was_asked_first(cl, files):
-    """The mount asks replicas in the order the filer's LookupVolume lists them: for one of each
-    pair of two-replica files (damaged on either server) the damaged copy comes first, so the
-    exact reads above went through a refused copy and on to the good one."""
+    """The mount asks a needle's replicas from index hash(key) % n of the filer's LookupVolume list
+    (src/transport/replica_order.h): for one of each pair of two-replica files (damaged on either
+    server) the damaged copy comes first, so the exact reads above went through a refused copy
+    and on to the good one."""
     g = cl.grpc
     first_damaged = []
     for f in files:
@@ -291,10 +292,12 @@ def test_a_damaged_copy_was_asked_first(cl, files):
         vid = f.fid.split(",")[0]
         r = g.stub.LookupVolume(g.pb.LookupVolumeRequest(volume_ids=[vid]), timeout=30)
         urls = [loc.url for loc in r.locations_map[vid].locations]
-        if urls and urls[0] == volume_server_key(cl, f.server):
+        key = int(f.fid.split(",")[1][:-8], 16)
+        first = (((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> 32) % len(urls) if urls else 0
+        if urls and urls[first] == volume_server_key(cl, f.server):
             first_damaged.append(Path(f.path).name)
-    STATS.notes.append(f"integrity: damaged copy listed first for {first_damaged}")
-    assert len(first_damaged) >= 4, f"damaged copies listed first only for {first_damaged}"
+    STATS.notes.append(f"integrity: damaged copy asked first for {first_damaged}")
+    assert len(first_damaged) >= 4, f"damaged copies asked first only for {first_damaged}"
 
 
 def test_one_log_line_names_path_fid_and_replicas(mount, files):
