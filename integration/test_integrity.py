@@ -50,13 +50,29 @@ def find_dats(cluster: Cluster, collection: str) -> list[Path]:
     return sorted(cluster.dir.rglob(f"{collection}_*.dat"))
 
 
-def damage(cluster: Cluster, f: Damaged, collection: str, on_server: int | None = None) -> None:
+def asked_order(cluster: Cluster, fid: str) -> list[str]:
+    """The replicas of fid's volume in the order the mount asks them: from index hash(key) % n of
+    the filer's LookupVolume list (src/transport/replica_order.h)."""
+    g = cluster.grpc
+    vid = fid.split(",")[0]
+    r = g.stub.LookupVolume(g.pb.LookupVolumeRequest(volume_ids=[vid]), timeout=30)
+    urls = [loc.url for loc in r.locations_map[vid].locations]
+    key = int(fid.split(",")[1][:-8], 16)
+    first = (((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> 32) % len(urls)
+    return urls[first:] + urls[:first]
+
+
+def damage(cluster: Cluster, f: Damaged, collection: str, on_server: int | str | None = None) -> None:
     """Flips one byte inside the 2nd chunk's data, or truncates its .dat in the middle of it, in
-    one replica (the one on volume server `on_server` when given)."""
+    one replica: the one on volume server `on_server` when given, or ("first"/"second") the one
+    the mount asks first/second."""
     chunks = sorted(cluster.chunks_of(f.path), key=lambda c: int(c.get("offset", 0)))
     assert len(chunks) == 3, f"{f.path}: expected 3 chunks, got {chunks}"
     second = chunks[1]
     f.fid = second["file_id"]
+    if on_server in ("first", "second"):
+        url = asked_order(cluster, f.fid)[0 if on_server == "first" else 1]
+        on_server = next(i for i in range(2) if volume_server_key(cluster, i) == url)
     start = int(second.get("offset", 0))
     f.bad_range = (start, start + int(second["size"]))
     probe = f.data[start:start + 64]  # the needle's data sits contiguously in the .dat
@@ -106,9 +122,9 @@ def files(cl):
     for how in ("flip", "truncate"):
         for chunk in (MiB, 2 * MiB):
             for replicas in (1, 2):
-                # with two replicas, damage each server's copy once: whichever replica the mount
-                # asks first, one of the pair makes it fall over to the other
-                for on_server in ((None,) if replicas == 1 else (0, 1)):
+                # with two replicas, damage the copy the mount asks first once (it must fall over
+                # to the other) and the one it asks second once
+                for on_server in ((None,) if replicas == 1 else ("first", "second")):
                     specs.append((how, chunk, replicas, on_server))
     out = []
     for i, (how, chunk, replicas, on_server) in enumerate(specs):
@@ -280,24 +296,12 @@ def test_damaged_needles_never_read_wrong(mount, files, method):
 
 
 def test_a_damaged_copy_was_asked_first(cl, files):
-    """The mount asks a needle's replicas from index hash(key) % n of the filer's LookupVolume list
-    (src/transport/replica_order.h): for one of each pair of two-replica files (damaged on either
-    server) the damaged copy comes first, so the exact reads above went through a refused copy
-    and on to the good one."""
-    g = cl.grpc
-    first_damaged = []
-    for f in files:
-        if f.replicas != 2:
-            continue
-        vid = f.fid.split(",")[0]
-        r = g.stub.LookupVolume(g.pb.LookupVolumeRequest(volume_ids=[vid]), timeout=30)
-        urls = [loc.url for loc in r.locations_map[vid].locations]
-        key = int(f.fid.split(",")[1][:-8], 16)
-        first = (((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> 32) % len(urls) if urls else 0
-        if urls and urls[first] == volume_server_key(cl, f.server):
-            first_damaged.append(Path(f.path).name)
+    """For half of the two-replica files the damaged copy is the one the mount asks first, so the
+    exact reads above went through a refused copy and on to the good one."""
+    first_damaged = [Path(f.path).name for f in files
+                     if f.replicas == 2 and asked_order(cl, f.fid)[0] == volume_server_key(cl, f.server)]
     STATS.notes.append(f"integrity: damaged copy asked first for {first_damaged}")
-    assert len(first_damaged) >= 4, f"damaged copies asked first only for {first_damaged}"
+    assert len(first_damaged) == 4, f"damaged copies asked first for {first_damaged}, expected 4 of 8"
 
 
 def test_one_log_line_names_path_fid_and_replicas(mount, files):

@@ -119,12 +119,22 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     return r;
   };
   if (corrupt.empty()) return finish<T>(timed_http(loc), agent_reasons, bytes);
-  NeedleLocator rest = loc;
-  std::erase_if(rest.urls, [&](const std::string& url) {
+  // Replicas an agent found corrupt are asked over HTTP last, not skipped: the agent may have read
+  // another file than its volume server serves (a mapping older than a vacuum, a wrong -dir), and
+  // every byte HTTP returns is verified too, so asking costs a request and never a wrong byte.
+  auto is_corrupt = [&](const std::string& url) {
     return std::find(corrupt.begin(), corrupt.end(), url) != corrupt.end();
-  });
-  if (rest.urls.empty()) return make_error(EBADMSG, "no good replica: " + agent_reasons);
-  return finish<T>(timed_http(rest), agent_reasons, bytes);
+  };
+  NeedleLocator good = loc, suspect = loc;
+  std::erase_if(good.urls, is_corrupt);
+  std::erase_if(suspect.urls, [&](const std::string& url) { return !is_corrupt(url); });
+  std::string reasons = agent_reasons;
+  if (!good.urls.empty()) {
+    Result<T> r = timed_http(good);
+    if (r.ok()) return finish<T>(std::move(r), agent_reasons, bytes);
+    reasons += "; " + r.error().message;
+  }
+  return finish<T>(timed_http(suspect), reasons, bytes);
 }
 
 template <class T>

@@ -224,18 +224,33 @@ TEST_F(Fixture, HttpSkipsTheReplicaAnAgentFoundCorrupt) {
   EXPECT_EQ(http.last_urls, std::vector<std::string>{"vs2:8080"});
 }
 
-TEST_F(TwoAgents, NoGoodReplicaNamesEachAndSkipsHttp) {
+TEST_F(Fixture, AReplicaAnAgentFoundCorruptIsStillAskedOverHttpLast) {
+  // The agent read a bad copy (e.g. a mapping older than a vacuum); the volume server's own copy,
+  // verified by HTTP, may be good: the application must not see an error HTTP could avoid.
+  FallbackVolumeReader r(http, lookup, {});
+  agent->error = make_error(EBADMSG, "CRC32C mismatch");
+  NeedleLocator one = loc();
+  one.urls = {"vs1:8080"};
+  char buf[4];
+  ASSERT_TRUE(r.read_range(one, 0, buf).ok());
+  EXPECT_EQ(buf[0], 'h');
+  EXPECT_EQ(http.last_urls, std::vector<std::string>{"vs1:8080"});
+}
+
+TEST_F(TwoAgents, NoGoodReplicaNamesEachAgentAndHttp) {
   FallbackVolumeReader r(http, lookup2, {});
   agent->error = make_error(EBADMSG, "needle 3,0100000002: CRC32C mismatch");
   agent2->error = make_error(EBADMSG, "needle 3,0100000002: CRC32C mismatch");
+  http.error = make_error(EBADMSG, "no good replica: vs1:8080: HTTP 500; vs2:8080: HTTP 500");
   char buf[4];
   auto n = r.read_range(loc(), 0, buf);
   ASSERT_FALSE(n.ok());
   EXPECT_EQ(n.error().code, EBADMSG);
   EXPECT_EQ(n.error().message,
-            "no good replica: agent for vs1:8080: needle 3,0100000002: CRC32C mismatch; agent for vs2:8080: needle "
-            "3,0100000002: CRC32C mismatch");
-  EXPECT_EQ(http.calls, 0);
+            "agent for vs1:8080: needle 3,0100000002: CRC32C mismatch; agent for vs2:8080: needle "
+            "3,0100000002: CRC32C mismatch; no good replica: vs1:8080: HTTP 500; vs2:8080: HTTP 500");
+  EXPECT_EQ(http.calls, 1);
+  EXPECT_EQ(http.last_urls.size(), 2u);
 }
 
 TEST_F(Fixture, HttpFailureAfterACorruptAgentNamesBoth) {
@@ -245,7 +260,12 @@ TEST_F(Fixture, HttpFailureAfterACorruptAgentNamesBoth) {
   char buf[4];
   auto n = r.read_range(loc(), 0, buf);
   ASSERT_FALSE(n.ok());
-  EXPECT_EQ(n.error().message, "agent for vs1:8080: CRC32C mismatch; read 3,0100000002 [0,+4): vs2:8080: HTTP 500");
+  // vs2 first (no agent found it bad), then vs1 (its agent did); the fake fails both alike.
+  EXPECT_EQ(n.error().message,
+            "agent for vs1:8080: CRC32C mismatch; read 3,0100000002 [0,+4): vs2:8080: HTTP 500; read 3,0100000002 "
+            "[0,+4): vs2:8080: HTTP 500");
+  EXPECT_EQ(http.calls, 2);
+  EXPECT_EQ(http.last_urls, std::vector<std::string>{"vs1:8080"});
 }
 
 TEST(FirstReplica, SpreadsKeysOverReplicas) {
