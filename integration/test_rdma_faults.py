@@ -152,15 +152,22 @@ class Worker(threading.Thread):
                 return
 
 
-def stop_workers(workers, timeout: float = 600) -> list[str]:
+def stop_workers(workers, timeout: float = 120, mount=None) -> list[str]:
+    """Stops the readers; one still in a read after `timeout` (each read is bounded by the mount's
+    timeouts, 30 s at most) is a hang: the failure carries every thread's stack of the mount."""
     for w in workers:
         w.stop_evt.set()
+    deadline = time.monotonic() + timeout
     for w in workers:
-        w.join(timeout)
+        w.join(max(0.0, deadline - time.monotonic()))
     hung = [w.name for w in workers if w.is_alive()]
     fails = [f for w in workers for f in w.failures]
     if hung:
         fails.append(f"workers still running after {timeout}s: {hung}")
+        if mount is not None and mount.proc is not None and shutil.which("gdb"):
+            r = subprocess.run(["gdb", "-p", str(mount.proc.pid), "-batch", "-ex", "thread apply all bt 25"],
+                               capture_output=True, text=True, timeout=120)
+            fails.append("mount threads:\n" + r.stdout[-20000:])
     return fails
 
 
@@ -262,7 +269,7 @@ def test_kill9_during_sequential_read(cluster, files, mode):
             try:
                 log = kill_cycles(m, a, [w], "sequential")
             finally:
-                fails = stop_workers([w])
+                fails = stop_workers([w], timeout=300, mount=m)
             d = m.counters() - c0
             STATS.notes.append(f"rdma faults [{mode}: sequential {BIG_MB} MiB, {KILLS} x kill -9]: {w.steps} passes "
                                f"({w.bytes / MiB:.0f} MiB compared) in {time.monotonic() - t0:.1f}s; {d}")
@@ -293,7 +300,7 @@ def test_kill9_during_parallel_random_reads(cluster, files):
             try:
                 log = kill_cycles(m, a, workers, "parallel random")
             finally:
-                fails = stop_workers(workers)
+                fails = stop_workers(workers, mount=m)
                 for close in closers:
                     close()
             d = m.counters() - c0
@@ -453,7 +460,7 @@ def test_vacuum_during_reads(cluster):
                     done = w.steps
                     wait_until("one more full pass after the vacuum", lambda: w.steps >= done + 1, 120)
             finally:
-                fails = stop_workers([w])
+                fails = stop_workers([w], timeout=300, mount=m)
             d = m.counters() - c0
             # the overwritten junk reads as its new content, the deleted junk is gone
             bad = verify_sequential([(m.p(p), p, BytesBlob(b)) for p, b in new_junk.items()], c)
