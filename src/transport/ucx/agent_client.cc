@@ -185,11 +185,14 @@ class AgentVolumeReader::Channel {
         call.fail(errno_from_ucs(ep_failed_), std::string("connection: ") + ucs_status_string(ep_failed_));
         break;
       }
-      if (ucp_worker_progress(worker_.get()) != 0) {
-        last_event = Clock::now();
+      const bool progressed = ucp_worker_progress(worker_.get()) != 0;
+      const auto now = Clock::now();
+      // The deadline holds even while the worker keeps reporting progress (events of other
+      // endpoints, or a transport retrying a dead peer): a call never outlives -rdma.timeoutMs.
+      if (progressed && now < deadline) {
+        last_event = now;
         continue;
       }
-      const auto now = Clock::now();
       if (now >= deadline) {
         call.fail(ETIMEDOUT, "no reply in time");
         break;
