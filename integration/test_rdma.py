@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -293,11 +294,29 @@ def items_of(m: Mount, files) -> list:
     return [(m.p(f.path), f.path, f.blob) for f in files]
 
 
+def thread_stacks(pid: int, frames: int = 25) -> str:
+    """Every thread's stack of process `pid` (gdb -batch), or why there are none."""
+    if not shutil.which("gdb"):
+        return "(no gdb: no thread stacks)"
+    try:
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", f"thread apply all bt {frames}"],
+                           capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "(gdb did not finish in 120 s)"
+    return r.stdout[-20000:]
+
+
 def diag(m: Mount | None = None, *agents: Agent) -> str:
+    """Counters and log tails of the mount and agents; when the mount's metrics endpoint does not
+    answer (a mount that hangs), every thread's stack of the mount instead of its counters."""
     out = []
     if m is not None:
-        with contextlib.suppress(Exception):
+        try:
             out.append(f"mount counters: {m.counters()}")
+        except Exception as e:  # noqa: BLE001 - the diagnosis goes on without them
+            out.append(f"mount counters: none ({e!r})")
+            if m.proc is not None and m.proc.alive():
+                out.append(f"--- mount threads ---\n{thread_stacks(m.proc.pid)}")
         out.append(f"--- mount log ---\n{m.log(40)}")
     for a in agents:
         out.append(f"--- {a.name} log ({'running' if a.alive() else 'not running'}) ---\n{a.log(30)}")

@@ -25,7 +25,7 @@ import pytest
 
 from harness import (STATS, MiB, BytesBlob, Expected, RandomBlob, errno_name, first_difference, format_mismatches,
                      http_request, random_bytes, verify_sequential)
-from test_rdma import Agent, Counters, RdmaMount, diag, volume_server_key, wait_until
+from test_rdma import Agent, Counters, RdmaMount, diag, thread_stacks, volume_server_key, wait_until
 
 pytestmark = pytest.mark.fault
 
@@ -164,10 +164,8 @@ def stop_workers(workers, timeout: float = 120, mount=None) -> list[str]:
     fails = [f for w in workers for f in w.failures]
     if hung:
         fails.append(f"workers still running after {timeout}s: {hung}")
-        if mount is not None and mount.proc is not None and shutil.which("gdb"):
-            r = subprocess.run(["gdb", "-p", str(mount.proc.pid), "-batch", "-ex", "thread apply all bt 25"],
-                               capture_output=True, text=True, timeout=120)
-            fails.append("mount threads:\n" + r.stdout[-20000:])
+        if mount is not None and mount.proc is not None and mount.proc.alive():
+            fails.append("mount threads:\n" + thread_stacks(mount.proc.pid))
     return fails
 
 

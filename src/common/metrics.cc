@@ -212,6 +212,7 @@ Metrics::Registration Metrics::callback(const std::string& name, const std::stri
 }
 
 void Metrics::remove_callback(uint64_t id) {
+  std::lock_guard running(callbacks_mu_);
   std::lock_guard lock(mu_);
   for (auto it = families_.begin(); it != families_.end(); ++it) {
     auto& list = it->second.series;
@@ -224,28 +225,36 @@ void Metrics::remove_callback(uint64_t id) {
 }
 
 std::vector<Metrics::FamilySnapshot> Metrics::snapshot() const {
-  std::lock_guard lock(mu_);
+  // Callbacks take the locks of what they read (an inode table, a cache), and the owners of those
+  // locks create metrics while holding them: callbacks run after mu_ is released (see callbacks_mu_).
+  std::lock_guard running(callbacks_mu_);
   std::vector<FamilySnapshot> out;
-  out.reserve(families_.size());
-  for (const auto& [name, family] : families_) {
-    auto& f = out.emplace_back();
-    f.name = name;
-    f.help = family.help;
-    f.type = family.type;
-    f.series.reserve(family.series.size());
-    for (const auto& s : family.series) {
-      auto& snap = f.series.emplace_back();
-      snap.labels = s.labels;
-      if (s.callback)
-        snap.value = s.callback();
-      else if (s.counter)
-        snap.value = static_cast<double>(s.counter->value());
-      else if (s.gauge)
-        snap.value = s.gauge->value();
-      else if (s.histogram)
-        snap.histogram = s.histogram->snapshot();
+  std::vector<std::pair<double*, std::function<double()>>> pending;  // where each callback's value goes
+  {
+    std::lock_guard lock(mu_);
+    // Reserved to their final sizes: the addresses in `pending` stay valid.
+    out.reserve(families_.size());
+    for (const auto& [name, family] : families_) {
+      auto& f = out.emplace_back();
+      f.name = name;
+      f.help = family.help;
+      f.type = family.type;
+      f.series.reserve(family.series.size());
+      for (const auto& s : family.series) {
+        auto& snap = f.series.emplace_back();
+        snap.labels = s.labels;
+        if (s.callback)
+          pending.emplace_back(&snap.value, s.callback);
+        else if (s.counter)
+          snap.value = static_cast<double>(s.counter->value());
+        else if (s.gauge)
+          snap.value = s.gauge->value();
+        else if (s.histogram)
+          snap.histogram = s.histogram->snapshot();
+      }
     }
   }
+  for (auto& [value, fn] : pending) *value = fn();
   return out;
 }
 

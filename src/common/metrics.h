@@ -130,9 +130,12 @@ class Metrics {
     uint64_t id_ = 0;
   };
 
-  // A counter or gauge series whose value fn computes at every scrape. fn runs under the
-  // registry's lock, on the scraping thread: it must be quick, must not throw, and must not call
-  // into this registry. Keep the Registration as long as what fn reads lives.
+  // A counter or gauge series whose value fn computes at every scrape, on the scraping thread.
+  // fn must be quick and must not throw; it may take the locks of what it reads, and it may create
+  // metrics: it runs outside the lock that counter()/gauge()/histogram() take, so a thread that
+  // holds fn's lock while it creates a metric cannot deadlock with a scrape. fn must not register
+  // or remove callbacks. Keep the Registration as long as what fn reads lives: reset() returns only
+  // once no scrape is running fn.
   [[nodiscard]] Registration callback(const std::string& name, const std::string& help, const std::string& labels,
                                       MetricType type, std::function<double()> fn);
 
@@ -167,6 +170,10 @@ class Metrics {
   Series& series(const std::string& name, const std::string& help, const std::string& labels, MetricType type);
   void remove_callback(uint64_t id);
 
+  // Lock order: callbacks_mu_ before mu_. snapshot() holds callbacks_mu_ while it runs callbacks
+  // (copied out under mu_, run after mu_ is released); remove_callback() takes it too, so a
+  // removed callback is never running once reset() returns.
+  mutable std::mutex callbacks_mu_;
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
   uint64_t next_callback_id_ = 1;

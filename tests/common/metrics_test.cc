@@ -5,7 +5,10 @@
 #include <time.h>
 
 #include <chrono>
+#include <atomic>
 #include <cmath>
+#include <future>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -208,6 +211,35 @@ TEST(Metrics, CallbacksComeAndGoWhileScraping) {
   done = true;
   scraper.join();
   EXPECT_EQ(m.render(), "");
+}
+
+// A callback takes the lock of what it reads; the owner of that lock creates a metric while
+// holding it (InodeTable::acquire counting its first inode did, and a mount hung: its first
+// lookup and a scrape waited for each other). A scrape must not hold the registry's lock while
+// the callback waits.
+TEST(Metrics, ACallbackWaitingForALockDoesNotBlockCreatingMetrics) {
+  Metrics m;
+  std::mutex owner_lock;
+  std::atomic<bool> in_callback{false};
+  auto reg = m.callback("held", "H", "", MetricType::gauge, [&] {
+    in_callback = true;
+    std::lock_guard lock(owner_lock);
+    return 1.0;
+  });
+  std::unique_lock owner(owner_lock);
+  std::thread scraper([&] { (void)m.render(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!in_callback && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(in_callback);
+  // The owner, holding its lock, creates a metric: it must not wait for the scrape.
+  auto created = std::async(std::launch::async, [&] { m.counter("created_total", "C").add(); });
+  const bool finished = created.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  owner.unlock();  // lets the scrape (and, on failure, the creation) finish either way
+  scraper.join();
+  created.wait();
+  EXPECT_TRUE(finished) << "creating a metric waited for a scrape blocked in a callback";
+  EXPECT_THAT(m.render(), HasSubstr("created_total 1"));
 }
 
 TEST(Metrics, LabelsAreEscapedAndReadBack) {
