@@ -215,4 +215,7 @@ def versions(repo: Path, weed_bin: str, mount_bin: str, agent_bin: str) -> dict:
             "curl": sh(["curl", "--version"]).splitlines()[0],
             "python": sys.version.split()[0],
             "mount": sh([mount_bin, "-version"]) if os.access(mount_bin, os.X_OK) else None,
+            # the ours_before target's binary, when given
+            "mount_before": (sh([before, "-version"]) if (before := os.environ.get("BENCH_BEFORE_MOUNT_BIN"))
+                             and os.access(before, os.X_OK) else None),
             "agent_present": os.access(agent_bin, os.X_OK)}

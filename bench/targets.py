@@ -233,15 +233,23 @@ class OursMount(MountTarget):
     ours = True
 
     def __init__(self, name: str, description: str, color: str, agent: str | None = None,
-                 mount_args: tuple[str, ...] = (), requires=(), client_env=None):
+                 mount_args: tuple[str, ...] = (), requires=(), client_env=None, binary=None):
         self.name, self.description, self.color, self.agent = name, description, color, agent
         self.mount_args = list(mount_args)
         self.requires = requires
         self._client_env = client_env
+        self._binary = binary
+
+    def binary(self, s) -> str | None:
+        """The mount binary: the session's, or what `binary` (a function of the session) names."""
+        return self._binary(s) if self._binary else s.mount_bin
 
     def unavailable(self, s) -> str | None:
-        if not s.has_binary(s.mount_bin):
-            return f"mount binary {s.mount_bin} missing"
+        binary = self.binary(s)
+        if not binary:
+            return "no binary given (BENCH_BEFORE_MOUNT_BIN)"
+        if not s.has_binary(binary):
+            return f"mount binary {binary} missing"
         if self.agent and not s.has_binary(s.agent_bin):
             return f"agent binary {s.agent_bin} missing (not built yet)"
         for f in self.requires(s) if callable(self.requires) else self.requires:
@@ -260,7 +268,7 @@ class OursMount(MountTarget):
             a = s.agents[self.agent]
             args += ["-rdma.enabled=true", f"-rdma.agents=127.0.0.1:{c.volume_ports[0]}=127.0.0.1:{a.port}"]
         args += self.mount_args
-        return H.Mount(c, args, binary=s.mount_bin, rdma=self.agent is not None, name=self.name), port
+        return H.Mount(c, args, binary=self.binary(s), rdma=self.agent is not None, name=self.name), port
 
 
 class WeedMount(H.Mount):
@@ -455,6 +463,9 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
               "(docs/PRELOAD.md)", "#bcbd22", agent="default",
               requires=lambda s: [str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")],
               client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
+    OursMount("ours_before", "an earlier build of seaweed-rdma-mount through the same agent (the binary "
+              "BENCH_BEFORE_MOUNT_BIN names; skipped without it): the before column of a change", "#8c564b",
+              agent="default", binary=lambda s: os.environ.get("BENCH_BEFORE_MOUNT_BIN")),
     OursMount("ours_http", "seaweed-rdma-mount, -rdma.enabled=false (HTTP to the volume server)", "#ff7f0e",
               mount_args=("-rdma.enabled=false",)),
     OursMount("ours_http_noverify", "as ours_http with -verifyReads=false: what checking every byte against "
