@@ -37,12 +37,25 @@ def _port_free(port: int) -> bool:
         s.close()
 
 
+def _ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections take their source
+    ports from it; 32768 by default)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
+
+
 def free_port_pair() -> int:
-    """A loopback port p such that p and p+10000 (the gRPC port) are both free."""
+    """A loopback port p such that p and p+10000 (the gRPC port) are both free, and both below the
+    ephemeral range: a port in it can be taken as the source port of any outgoing connection
+    between this check and weed's bind (a CI run lost a filer that way, "bind: address already in
+    use" on its gRPC port)."""
     rng = random.Random(os.getpid() * 7919 + time.monotonic_ns())
+    top = _ephemeral_start() - 10000  # p < top keeps p + 10000 out of the ephemeral range
+    low = 10000 if top - 10000 >= 5000 else 1024
     with _port_lock:
         for _ in range(2000):
-            p = rng.randrange(20000, 30000)
+            p = rng.randrange(low, max(low + 1000, top))
             if _port_free(p) and _port_free(p + 10000):
                 _reserved_ports.update((p, p + 10000))
                 return p
