@@ -9,7 +9,7 @@ workload on every target:
                            off (-rdma.peerErrorHandling=false): UCX uses cma on one host
             ours_preload   as ours_rdma, with libseaweed-rdma-preload.so in the client programs
                            (LD_PRELOAD): they read from the agent themselves, not through FUSE
-            ours_before    as ours_rdma with an earlier build (BENCH_BEFORE_MOUNT_BIN=PATH; skipped
+            ours_before    as ours_http with an earlier build (BENCH_BEFORE_MOUNT_BIN=PATH; skipped
                            without it): the before column of a change, in the same run
             ours_http      seaweed-rdma-mount -rdma.enabled=false
             ours_http_noverify  as ours_http with -verifyReads=false (the cost of verified bytes)

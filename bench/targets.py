@@ -463,9 +463,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
               "(docs/PRELOAD.md)", "#bcbd22", agent="default",
               requires=lambda s: [str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")],
               client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
-    OursMount("ours_before", "an earlier build of seaweed-rdma-mount through the same agent (the binary "
+    # HTTP, as ours_http: the agent's wire protocol may differ between builds (v2 in issue 10), and an
+    # earlier mount that cannot speak to this agent would measure its fallback.
+    OursMount("ours_before", "an earlier build of seaweed-rdma-mount over HTTP, as ours_http (the binary "
               "BENCH_BEFORE_MOUNT_BIN names; skipped without it): the before column of a change", "#8c564b",
-              agent="default", binary=lambda s: os.environ.get("BENCH_BEFORE_MOUNT_BIN")),
+              mount_args=("-rdma.enabled=false",), binary=lambda s: os.environ.get("BENCH_BEFORE_MOUNT_BIN")),
     OursMount("ours_http", "seaweed-rdma-mount, -rdma.enabled=false (HTTP to the volume server)", "#ff7f0e",
               mount_args=("-rdma.enabled=false",)),
     OursMount("ours_http_noverify", "as ours_http with -verifyReads=false: what checking every byte against "
