@@ -91,12 +91,13 @@ def damage(cluster: Cluster, f: Damaged, collection: str, on_server: int | str |
     f.dat = dat
     f.server = 0 if (cluster.dir / "data") in dat.parents else int(dat.relative_to(cluster.dir).parts[0][3:])
     if f.how == "truncate":
-        # Chunks written after the 2nd into the same volume are cut off with it: the 3rd often is.
+        # Chunks that sit after the 2nd in the same .dat are cut off with it: the 3rd often, the
+        # 1st too when the filer's concurrent chunk uploads reached the volume server out of order.
         blob, cut = dat.read_bytes(), pos + 3 * PAGE
-        for later in chunks[2:]:
-            lstart = int(later.get("offset", 0))
-            if blob.find(f.data[lstart:lstart + 64]) >= cut:
-                f.bad_range = (f.bad_range[0], lstart + int(later["size"]))
+        for other in (chunks[0], chunks[2]):
+            ostart = int(other.get("offset", 0))
+            if blob.find(f.data[ostart:ostart + 64]) >= cut:
+                f.bad_range = (min(f.bad_range[0], ostart), max(f.bad_range[1], ostart + int(other["size"])))
     with open(dat, "r+b") as out:
         if f.how == "flip":
             out.seek(pos + 1001)

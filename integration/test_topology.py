@@ -303,7 +303,12 @@ def test_per_agent_load(topo, mounts, files):
                        f"{RESULTS['load']['model_shares_spread_over_replicas']}")
     load = RESULTS["load"]
     assert all(v > 0 for v in load["shares"].values()), f"an agent served nothing: {load['shares']}"
-    assert load["max_over_mean"] < 1.6, f"reads not spread over the replicas: {load['shares']}"
+    # Reading from the first listed replica gave 71/29/0 % (busiest 2.1x the mean); spreading gave
+    # 1.4x-1.6x in runs on this data: the shares depend on where the volumes landed and on which
+    # files the readers happened to pick, so the bound leaves room for that and still fails the
+    # first-replica policy.
+    assert load["max_over_mean"] < 1.8, (f"reads not spread over the replicas: {load['shares']} (model, "
+                                         f"spread: {load['model_shares_spread_over_replicas']})")
     alt = os.environ.get("INTEG_TOPO_ALT_MOUNT_BIN")
     if alt:
         ms = [topo.mount(i, args=["-cacheCapacityMB=8"], binary=alt, name=f"alt-mount{i}") for i in range(2)]
