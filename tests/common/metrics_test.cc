@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <mutex>
