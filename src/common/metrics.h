@@ -135,7 +135,7 @@ class Metrics {
   // metrics: it runs outside the lock that counter()/gauge()/histogram() take, so a thread that
   // holds fn's lock while it creates a metric cannot deadlock with a scrape. fn must not register
   // or remove callbacks. Keep the Registration as long as what fn reads lives: reset() returns only
-  // once no scrape is running fn.
+  // once no scrape is running fn, so never reset() while holding a lock that a callback takes.
   [[nodiscard]] Registration callback(const std::string& name, const std::string& help, const std::string& labels,
                                       MetricType type, std::function<double()> fn);
 
