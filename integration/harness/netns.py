@@ -327,7 +327,7 @@ class Lan:
         self._addrs = None
         self._cleanup = None
         self._shared: Path | None = None
-        self._impaired: dict[str, str] = {}
+        self._impaired: dict[str, object] = {}   # host -> "tc netem", a tbf spec or a running Wire
 
     # -- lifecycle
     def __enter__(self) -> "Lan":
@@ -417,6 +417,11 @@ class Lan:
             if self._cleanup:
                 unregister_cleanup(self._cleanup)
                 self._cleanup = None
+            for host, how in list(self._impaired.items()):
+                if not isinstance(how, str):
+                    with contextlib.suppress(Exception):
+                        how.stop()
+            self._impaired.clear()
             if self._shared is not None:
                 _release_shared_dir(self._shared)
                 self._shared = None
@@ -434,9 +439,10 @@ class Lan:
         host itself still sees its interface up, as with a pulled cable at the far end)."""
         ip("link", "set", self.hosts[host].port, "up" if up else "down", ns=self.switch_ns)
 
-    def impair(self, host: str, delay_ms: int, loss_pct: float) -> None:
-        """Delay and loss on the host's link, both directions (tc netem on its port on the bridge
-        and on its own interface). Raises NetnsUnavailable when the kernel has no netem."""
+    def impair(self, host: str, delay_ms: int, loss_pct: float, seed: int = 1) -> str:
+        """Delay and loss on the host's link, both directions: tc netem on its port on the bridge
+        and on its own interface; where the kernel has no netem, the same in user space (a Wire:
+        harness/wire.py). Returns how ("tc netem" or "user-space wire")."""
         h = self.hosts[host]
         spec = ["netem", "delay", f"{delay_ms}ms", "loss", f"{loss_pct}%"]
         for ns, dev in ((self.switch_ns, h.port), (h.ns, h.ifname)):
@@ -444,9 +450,20 @@ class Lan:
                                capture_output=True, text=True, timeout=30)
             if r.returncode:
                 self.clear_impairment(host)
-                raise NetnsUnavailable(f"tc netem unavailable: `tc qdisc replace ... netem` said "
-                                       f"{r.stderr.strip()!r} (kernel without CONFIG_NET_SCH_NETEM?)")
-        self._impaired[host] = " ".join(spec)
+                break
+        else:
+            self._impaired[host] = "tc netem"
+            return "tc netem"
+        # no sch_netem here (`tc qdisc replace ... netem`: "Specified qdisc kind is unknown")
+        from .wire import Wire
+        w = Wire(self, h, delay_ms, loss_pct, seed)
+        try:
+            w.start()
+        except (OSError, HarnessError) as e:
+            raise NetnsUnavailable(f"neither tc netem ({r.stderr.strip()!r}) nor a user-space wire ({e}) "
+                                   f"could impair {host}'s link") from e
+        self._impaired[host] = w
+        return "user-space wire"
 
     def shape(self, host: str, rate_mbit: float, latency_ms: int) -> None:
         """A slow link without netem: a token bucket (tc tbf) of `rate_mbit` on both ends of the
@@ -476,11 +493,18 @@ class Lan:
                              "overlimits": q.get("overlimits")}
         return out
 
-    def clear_impairment(self, host: str) -> None:
+    def clear_impairment(self, host: str) -> dict | None:
+        """Removes what impair()/shape() put on the host's link; a user-space wire's counters
+        (frames, bytes, lost, queue drops per direction) are returned."""
         h = self.hosts[host]
+        how = self._impaired.get(host)
+        if how is not None and not isinstance(how, str):
+            self._impaired.pop(host, None)
+            return how.stop()
         for ns, dev in ((self.switch_ns, h.port), (h.ns, h.ifname)):
             subprocess.run(["tc", "-n", ns, "qdisc", "del", "dev", dev, "root"], capture_output=True, timeout=30)
         self._impaired.pop(host, None)
+        return None
 
     def root_ucx_env(self) -> dict:
         """UCX pinned to tcp on the root namespace's port (for clients the test runner starts)."""
