@@ -5,32 +5,26 @@
 
 namespace seaweed::reader {
 namespace {
-constexpr int kMaxManifestDepth = 4;  // upstream never nests; allow a little, refuse cycles
-// Bounds on what one entry may expand to, so a hostile set of manifest blobs (a few KiB that fan
-// out level by level) cannot make open() spend minutes and gigabytes: 2^21 data chunks is 4 TiB
-// at 2 MiB chunks (~200 MB of layout); 4096 manifests of 10,000 chunks (the filer's batch) hold
-// far more than that.
-constexpr size_t kMaxResolvedChunks = size_t{1} << 21;
-constexpr size_t kMaxManifests = 4096;
-
 struct Expansion {
   std::vector<chunks::Chunk>& out;
   ChunkFetcher& fetcher;
+  const ManifestLimits& limits;
   size_t manifests = 0;
 };
 
 Status expand(Expansion& e, std::vector<chunks::Chunk> in, int depth) {
   for (auto& c : in) {
     if (!c.is_manifest) {
-      if (e.out.size() >= kMaxResolvedChunks)
-        return make_error(EIO, "manifests expand to more than " + std::to_string(kMaxResolvedChunks) + " chunks");
+      if (e.out.size() >= e.limits.max_chunks)
+        return make_error(EIO, "manifests expand to more than " + std::to_string(e.limits.max_chunks) + " chunks");
       e.out.push_back(std::move(c));
       continue;
     }
-    if (depth >= kMaxManifestDepth)
-      return make_error(EIO, "manifest chunk " + c.file_id + " nests deeper than " + std::to_string(kMaxManifestDepth));
-    if (++e.manifests > kMaxManifests)
-      return make_error(EIO, "more than " + std::to_string(kMaxManifests) + " manifest chunks");
+    if (depth >= e.limits.max_depth)
+      return make_error(EIO,
+                        "manifest chunk " + c.file_id + " nests deeper than " + std::to_string(e.limits.max_depth));
+    if (++e.manifests > e.limits.max_manifests)
+      return make_error(EIO, "more than " + std::to_string(e.limits.max_manifests) + " manifest chunks");
     auto blob = e.fetcher.whole_chunk(c.file_id, c.cipher_key, c.is_compressed);
     if (!blob.ok()) return blob.error().context("manifest " + c.file_id);
     filer_pb::FileChunkManifest manifest;
@@ -44,20 +38,22 @@ Status expand(Expansion& e, std::vector<chunks::Chunk> in, int depth) {
 }
 }  // namespace
 
-Result<std::vector<chunks::Chunk>> resolve_manifests(std::vector<chunks::Chunk> in, ChunkFetcher& fetcher) {
+Result<std::vector<chunks::Chunk>> resolve_manifests(std::vector<chunks::Chunk> in, ChunkFetcher& fetcher,
+                                                     const ManifestLimits& limits) {
   std::vector<chunks::Chunk> out;
   out.reserve(in.size());
-  Expansion e{out, fetcher};
+  Expansion e{out, fetcher, limits};
   if (auto s = expand(e, std::move(in), 0); !s) return s.error();
   return out;
 }
 
-Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::Entry& entry, ChunkFetcher& fetcher) {
+Result<std::shared_ptr<const chunks::FileLayout>> build_layout(const filer_pb::Entry& entry, ChunkFetcher& fetcher,
+                                                               const ManifestLimits& limits) {
   auto list = to_chunks(entry.chunks());
   if (!list.ok()) return list.error();
   // The size rule counts manifest chunks with their span, so apply it before expansion.
   const uint64_t size = chunks::file_size(entry.attributes().file_size(), *list);
-  auto data = resolve_manifests(std::move(list.value()), fetcher);
+  auto data = resolve_manifests(std::move(list.value()), fetcher, limits);
   if (!data.ok()) return data.error();
   auto layout = chunks::FileLayout::build(std::move(data.value()), size);
   if (!layout.ok()) return layout.error();
