@@ -261,6 +261,7 @@ class Counters:
         self.rdma = msum(m, "seaweed_mount_read_bytes_total", transport="rdma")
         self.http = msum(m, "seaweed_mount_read_bytes_total", transport="http")
         self.fallbacks = by_label(m, "seaweed_mount_rdma_fallbacks_total", "reason")
+        self.slow_skips = msum(m, "seaweed_mount_slow_replica_skips_total")
 
     @property
     def fallback_total(self) -> float:
@@ -270,6 +271,7 @@ class Counters:
         d = Counters({})
         d.rdma, d.http = self.rdma - o.rdma, self.http - o.http
         d.fallbacks = {k: v - o.fallbacks.get(k, 0) for k, v in self.fallbacks.items()}
+        d.slow_skips = self.slow_skips - o.slow_skips
         return d
 
     def share(self) -> float:

@@ -309,4 +309,5 @@ def delta_load(a: dict, b: dict) -> dict:
 
 def counters_dict(c: Counters) -> dict:
     return {"rdma_bytes": int(c.rdma), "http_bytes": int(c.http),
-            "fallbacks": {k: int(v) for k, v in sorted(c.fallbacks.items()) if v}}
+            "fallbacks": {k: int(v) for k, v in sorted(c.fallbacks.items()) if v},
+            "slow_replica_skips": int(c.slow_skips)}

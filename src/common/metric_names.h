@@ -10,6 +10,8 @@ inline constexpr char kReadBytes[] = "seaweed_mount_read_bytes_total";
 inline constexpr char kFallbacks[] = "seaweed_mount_rdma_fallbacks_total";
 inline constexpr char kVolumeReadSeconds[] = "seaweed_mount_volume_read_duration_seconds";
 inline constexpr char kAgents[] = "seaweed_mount_agents";  // state = up | down
+// Reads whose first replica's agent was passed over because it answered slowly (replica_speed.h).
+inline constexpr char kSlowReplicaSkips[] = "seaweed_mount_slow_replica_skips_total";
 // Mount: decoded-chunk cache (reader/chunk_cache.cc) and FUSE (fuse/).
 inline constexpr char kChunkCacheBytes[] = "seaweed_mount_chunk_cache_bytes";
 inline constexpr char kChunkCacheLookups[] = "seaweed_mount_chunk_cache_lookups_total";  // result = hit | miss

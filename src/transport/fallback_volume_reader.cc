@@ -49,6 +49,9 @@ FallbackVolumeReader::FallbackVolumeReader(VolumeReader& http, AgentLookup agent
       fallback_timeout_(fallbacks("timeout")),
       fallback_down_(fallbacks("agent_down")),
       fallback_corrupt_(fallbacks("corrupt")),
+      slow_skips_(Metrics::global().counter(
+          metric_names::kSlowReplicaSkips,
+          "Reads whose first replica's agent was passed over because it answered much slower than another's")),
       agents_("agent for", {options.initial_backoff, options.max_backoff}) {
   for (int i = 0; i < kOutcomes; ++i) {
     rdma_seconds_[i] = &read_seconds("rdma", kOutcomeNames[i]);
@@ -67,8 +70,16 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
   int agent_code = EIO;
   const size_t n = loc.urls.size();
   const size_t first = first_replica(loc.fid.key, n);
+  // With replicas: their order, slow agents last (replica_speed.h). One replica: nothing to pick.
+  std::vector<std::string> order;
+  if (n > 1) {
+    order.reserve(n);
+    for (size_t i = 0; i < n; ++i) order.push_back(loc.urls[(first + i) % n]);
+    const std::string preferred = order.front();
+    if (speed_.demote_slow(order) && order.front() != preferred) slow_skips_.add();
+  }
   for (size_t i = 0; i < n; ++i) {
-    const std::string& url = loc.urls[(first + i) % n];
+    const std::string& url = n > 1 ? order[i] : loc.urls[0];
     auto agent = agent_for_(url);
     if (!agent) continue;
     any_agent = true;
@@ -80,8 +91,10 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
     tried = true;
     const auto start = std::chrono::steady_clock::now();
     Result<T> r = agent_call(*agent);
-    rdma_seconds_[r.ok() ? kOk : outcome_of(r.error())]->observe(std::chrono::steady_clock::now() - start);
+    const auto took = std::chrono::steady_clock::now() - start;
+    rdma_seconds_[r.ok() ? kOk : outcome_of(r.error())]->observe(took);
     if (r.ok()) {
+      if (n > 1) speed_.record(url, took, bytes(*r));
       if (recovering) agents_.mark_up(url);  // healthy agents cost no second lookup
       rdma_bytes_.add(bytes(*r));
       return r;

@@ -2,11 +2,12 @@
 // volume servers are asked, replica by replica in the order of transport/replica_order.h: an
 // agent that errs, times out or disconnects is skipped for a backoff (doubling up to a ceiling,
 // transport/server_health.h) so reads don't pay its timeout again and again, and the next
-// replica's agent is asked; a miss (needle not there yet, cookie refused) or no agent left sends
-// the request over HTTP. With fallback disabled the agent's error is final. A corrupt replica
-// (EBADMSG: its bytes fail their CRC) says nothing about the agent: it is not marked down, the
-// next replica's agent is tried, then HTTP on the replicas not found corrupt. When no replica is
-// good the error names each one with its reason.
+// replica's agent is asked; an agent that answers but much slower than another replica's is
+// asked after it (transport/replica_speed.h), but for a probe now and then; a miss (needle not there yet, cookie
+// refused) or no agent left sends the request over HTTP. With fallback disabled the agent's error is final. A corrupt
+// replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: it is not marked down, the next replica's
+// agent is tried, then HTTP on the replicas not found corrupt. When no replica is good the error names each one with
+// its reason.
 #pragma once
 
 #include <array>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "transport/replica_speed.h"
 #include "transport/server_health.h"
 #include "transport/volume_reader.h"
 
@@ -41,6 +43,8 @@ class FallbackVolumeReader : public VolumeReader {
 
   // Volume servers whose agent is backing off after a failure (for the agents gauge).
   [[nodiscard]] std::vector<std::string> agents_down();
+  // The agents' recent speed, per volume server (tests).
+  [[nodiscard]] const ReplicaSpeed& speed() const { return speed_; }
 
  private:
   template <class T, class AgentCall, class HttpCall>
@@ -59,11 +63,13 @@ class FallbackVolumeReader : public VolumeReader {
   Counter& fallback_timeout_;
   Counter& fallback_down_;
   Counter& fallback_corrupt_;
+  Counter& slow_skips_;
   // Request latency by transport and outcome (seaweed_mount_volume_read_duration_seconds).
   enum Outcome { kOk, kMiss, kTimeout, kCorrupt, kError, kOutcomes };
   std::array<Histogram*, kOutcomes> rdma_seconds_{};
   std::array<Histogram*, kOutcomes> http_seconds_{};
   ServerHealth agents_;  // per volume server: its agent's health
+  ReplicaSpeed speed_;   // per volume server: how fast its agent answered lately (2+ replicas only)
 };
 
 }  // namespace seaweed::transport

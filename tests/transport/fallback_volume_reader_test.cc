@@ -301,6 +301,36 @@ TEST(FallbackVolumeReader, EveryReplicasAgentServesItsShare) {
   EXPECT_EQ(http.calls, 0);
 }
 
+// An agent that answers, but late (a lossy link): reads move to the other replica's agent, and
+// it still gets a probe now and then.
+TEST(FallbackVolumeReader, ReadsLeaveAnAgentThatAnswersSlowly) {
+  struct SlowReader : FakeReader {
+    using FakeReader::FakeReader;
+    Result<size_t> read_range(const NeedleLocator& l, uint64_t o, std::span<char> dst) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the slow link, not a synchronisation
+      return FakeReader::read_range(l, o, dst);
+    }
+  };
+  FakeReader http('h');
+  auto slow = std::make_shared<SlowReader>('s');
+  auto fast = std::make_shared<FakeReader>('f');
+  FallbackVolumeReader r(http,
+                         [&](const std::string& url) -> std::shared_ptr<VolumeReader> {
+                           return url == "vs0:8080" ? std::shared_ptr<VolumeReader>(slow) : fast;
+                         },
+                         {});
+  std::vector<char> buf(64 * 1024);
+  for (uint64_t key = 1; key <= 200; ++key) {
+    const NeedleLocator l{FileId{3, key, 2}, FileId{3, key, 2}.to_string(), {"vs0:8080", "vs1:8080"}};
+    ASSERT_TRUE(r.read_range(l, 0, buf).ok());
+  }
+  // without the policy the slow agent would take its ~100 of the 200 reads
+  EXPECT_GE(slow->calls, static_cast<int>(ReplicaSpeed::kMinSamples));
+  EXPECT_LE(slow->calls, 20);
+  EXPECT_GT(r.speed().cost("vs0:8080"), 8 * r.speed().cost("vs1:8080"));
+  EXPECT_EQ(http.calls, 0);
+}
+
 TEST(AgentMap, ParseAndExplicitEntriesWin) {
   auto parsed = AgentMap::parse("vs1:8080=127.0.0.1:9000,http://vs2:8080=127.0.0.1:9001");
   ASSERT_TRUE(parsed.ok());
