@@ -77,9 +77,11 @@ class Wire:
             ["ip", "netns", "exec", self.lan.switch_ns, sys.executable, os.path.abspath(__file__), h.port, self.tap,
              str(self.delay_ms), str(self.loss_pct), str(self.seed)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 15)  # a deadline, not a sleep
+        line = self.proc.stdout.readline().strip() if ready else "(nothing within 15 s)"
         if line != "ready":
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.proc.kill()
+            err = self.proc.stderr.read()
             self.stop()
             raise HarnessError(f"user-space wire for {h.name} did not start: {line!r} {err[-500:]}")
         ip("link", "set", self.tap, "master", "br0", ns=self.lan.switch_ns)
