@@ -52,6 +52,33 @@ size_t initial_output_capacity(std::string_view data, size_t buffer_limit) {
   return std::min(std::max(hint + 1, kMinOutputCapacity), buffer_limit);
 }
 
+Error gunzip_error(std::string_view data, const std::string& reason) {
+  return make_error(EIO, "gunzip " + std::to_string(data.size()) + " bytes: " + reason);
+}
+
+// What an inflate() return code means for input of concatenated gzip members (`consumed` bytes of
+// `data` used so far): the end of the input, the start of the next member (the stream is reset
+// for it), more inflating to do, or an error naming the member.
+enum class InflateStep { kDone, kNextMember, kMore };
+Result<InflateStep> after_inflate(z_stream& stream, int rc, std::string_view data, size_t consumed, int& members) {
+  if (rc == Z_STREAM_END) {
+    if (consumed == data.size()) return InflateStep::kDone;
+    if (!is_gzip(data.substr(consumed))) {
+      return gunzip_error(
+          data, "trailing garbage at byte " + std::to_string(consumed) + " after member " + std::to_string(members));
+    }
+    inflateReset(&stream);
+    ++members;
+    return InflateStep::kNextMember;
+  }
+  if (rc == Z_MEM_ERROR) return make_error(ENOMEM, "gunzip: out of memory");
+  if (rc != Z_OK && rc != Z_BUF_ERROR) {
+    return gunzip_error(data, "corrupt member " + std::to_string(members) + " near input byte " +
+                                  std::to_string(consumed) + ": " + zlib_reason(stream, rc));
+  }
+  return InflateStep::kMore;
+}
+
 }  // namespace
 
 bool is_gzip(std::string_view data) {
@@ -61,9 +88,7 @@ bool is_gzip(std::string_view data) {
 Result<std::string> gunzip(std::string_view data) { return gunzip(data, kDefaultGunzipLimit); }
 
 Result<std::string> gunzip(std::string_view data, size_t max_output) {
-  const auto fail = [&](const std::string& reason) {
-    return make_error(EIO, "gunzip " + std::to_string(data.size()) + " bytes: " + reason);
-  };
+  const auto fail = [&](const std::string& reason) { return gunzip_error(data, reason); };
   if (!is_gzip(data)) return fail("not gzip data (no 1f 8b magic)");
 
   z_stream stream{};
@@ -96,21 +121,10 @@ Result<std::string> gunzip(std::string_view data, size_t max_output) {
     produced += out_step - stream.avail_out;
     if (produced > max_output) return too_large();
 
-    if (rc == Z_STREAM_END) {
-      if (consumed == data.size()) break;
-      if (!is_gzip(data.substr(consumed))) {
-        return fail("trailing garbage at byte " + std::to_string(consumed) + " after member " +
-                    std::to_string(members));
-      }
-      inflateReset(&stream);
-      ++members;
-      continue;
-    }
-    if (rc == Z_MEM_ERROR) return make_error(ENOMEM, "gunzip: out of memory");
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return fail("corrupt member " + std::to_string(members) + " near input byte " + std::to_string(consumed) + ": " +
-                  zlib_reason(stream, rc));
-    }
+    auto step = after_inflate(stream, rc, data, consumed, members);
+    if (!step) return step.error();
+    if (*step == InflateStep::kDone) break;
+    if (*step == InflateStep::kNextMember) continue;
     // Output room left over means inflate wanted input it did not get.
     if (consumed == data.size() && stream.avail_out != 0) {
       return fail("truncated in member " + std::to_string(members));
@@ -122,9 +136,7 @@ Result<std::string> gunzip(std::string_view data, size_t max_output) {
 
 Status gunzip_stream(std::string_view data, uint64_t offset, uint64_t size, const GunzipSink& sink,
                      uint64_t max_output) {
-  const auto fail = [&](const std::string& reason) {
-    return make_error(EIO, "gunzip " + std::to_string(data.size()) + " bytes: " + reason);
-  };
+  const auto fail = [&](const std::string& reason) { return gunzip_error(data, reason); };
   if (!is_gzip(data)) return fail("not gzip data (no 1f 8b magic)");
   const uint64_t end = size == 0 || size > UINT64_MAX - offset ? UINT64_MAX : offset + size;
   if (end == offset) return {};
@@ -161,21 +173,10 @@ Status gunzip_stream(std::string_view data, uint64_t offset, uint64_t size, cons
       }
       if (produced >= end) return {};
     }
-    if (rc == Z_STREAM_END) {
-      if (consumed == data.size()) return {};
-      if (!is_gzip(data.substr(consumed))) {
-        return fail("trailing garbage at byte " + std::to_string(consumed) + " after member " +
-                    std::to_string(members));
-      }
-      inflateReset(&stream);
-      ++members;
-      continue;
-    }
-    if (rc == Z_MEM_ERROR) return make_error(ENOMEM, "gunzip: out of memory");
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return fail("corrupt member " + std::to_string(members) + " near input byte " + std::to_string(consumed) + ": " +
-                  zlib_reason(stream, rc));
-    }
+    auto step = after_inflate(stream, rc, data, consumed, members);
+    if (!step) return step.error();
+    if (*step == InflateStep::kDone) return {};
+    if (*step == InflateStep::kNextMember) continue;
     if (got == 0 && consumed == data.size()) return fail("truncated in member " + std::to_string(members));
     if (got == 0 && stream.avail_in == in_step)
       return fail("inflate made no progress in member " + std::to_string(members));
