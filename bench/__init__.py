@@ -9,6 +9,7 @@ workload on every target:
                            off (-rdma.peerErrorHandling=false): UCX uses cma on one host
             ours_preload   as ours_rdma, with libseaweed-rdma-preload.so in the client programs
                            (LD_PRELOAD): they read from the agent themselves, not through FUSE
+            ours_preload_cma  as ours_preload through the cma agent (compare with ours_rdma_cma)
             ours_before    as ours_http with an earlier build (BENCH_BEFORE_MOUNT_BIN=PATH; skipped
                            without it): the before column of a change, in the same run
             ours_http      seaweed-rdma-mount -rdma.enabled=false

@@ -463,6 +463,12 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
               "(docs/PRELOAD.md)", "#bcbd22", agent="default",
               requires=lambda s: [str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")],
               client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
+    OursMount("ours_preload_cma",
+              "as ours_preload through the cma agent (as ours_rdma_cma): the preload where the transport "
+              "is faster than FUSE, as RDMA is; compare with ours_rdma_cma", "#17becf", agent="cma",
+              mount_args=("-rdma.peerErrorHandling=false",),
+              requires=lambda s: [str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")],
+              client_env=lambda s: {"LD_PRELOAD": str(s.bin.parent / "lib" / "libseaweed-rdma-preload.so")}),
     # HTTP, as ours_http: the agent's wire protocol may differ between builds (v2 in issue 10), and an
     # earlier mount that cannot speak to this agent would measure its fallback.
     OursMount("ours_before", "an earlier build of seaweed-rdma-mount over HTTP, as ours_http (the binary "

@@ -7,7 +7,8 @@ the preload (same agent, same run), plus `seaweed-rdma-agent bench` as the ceili
           also CPU seconds per GiB of the reader (with the preload's threads) + the mount daemon
   seq4    4 readers, 4 files of 256 MiB, in parallel
   rand4k  4 KiB random preads QD1 (bench/tools/randread.c; O_DIRECT on FUSE), p50/p99
-  agent   seaweed-rdma-agent bench over the 1 GiB file's fids, 1 thread, whole needles
+  agent   seaweed-rdma-agent bench over the 1 GiB file's fids, whole needles: 1 thread (the
+          ceiling of seq1) and 4 threads (of seq4)
 
   .venv/bin/python scripts/preload_bench.py [--repeat 3] [--size-mb 1024] [--out FILE.json]
 """
@@ -84,7 +85,7 @@ def main() -> int:
     quarter = size // 4
     preload_env = dict(os.environ, LD_PRELOAD=PRELOAD)
     results: dict[str, list] = {k: [] for k in ("seq1_fuse", "seq1_preload", "seq4_fuse", "seq4_preload",
-                                                 "agent_bench", "rand_fuse_p50", "rand_preload_p50",
+                                                 "agent_bench", "agent_bench4", "rand_fuse_p50", "rand_preload_p50",
                                                  "rand_fuse_p99", "rand_preload_p99", "cpu_s_per_gib_fuse",
                                                  "cpu_s_per_gib_preload")}
     with Cluster(name="preload-bench") as c:
@@ -114,12 +115,13 @@ def main() -> int:
                     results["seq4_fuse"].append(size / timed_parallel([dd_argv(p) for p in quarters], None) / 1e6)
                     results["seq4_preload"].append(
                         size / timed_parallel([dd_argv(p) for p in quarters], preload_env) / 1e6)
-                    r = subprocess.run([AGENT_BIN, "bench", f"-agent={a.address}", f"-fidsFile={fids_file}",
-                                        "-rounds=1", "-threads=1"], capture_output=True, text=True)
-                    try:
-                        results["agent_bench"].append(json.loads(r.stdout.strip().splitlines()[-1])["GBps"] * 1000)
-                    except (ValueError, IndexError, KeyError):
-                        print("agent bench output:", (r.stdout + r.stderr).strip()[-400:], flush=True)
+                    for key, threads in (("agent_bench", 1), ("agent_bench4", 4)):
+                        r = subprocess.run([AGENT_BIN, "bench", f"-agent={a.address}", f"-fidsFile={fids_file}",
+                                            "-rounds=1", f"-threads={threads}"], capture_output=True, text=True)
+                        try:
+                            results[key].append(json.loads(r.stdout.strip().splitlines()[-1])["GBps"] * 1000)
+                        except (ValueError, IndexError, KeyError):
+                            print("agent bench output:", (r.stdout + r.stderr).strip()[-400:], flush=True)
                     for name, env, extra in (("fuse", None, []), ("preload", preload_env, [])):
                         r = subprocess.run([RANDREAD, seq, "-t", str(args.rand_seconds), *extra], env=env,
                                            capture_output=True, text=True, check=True)
@@ -135,6 +137,7 @@ def main() -> int:
         "seq1_preload_over_fuse": med["seq1_preload"] / med["seq1_fuse"],
         "seq1_preload_over_agent_bench": med["seq1_preload"] / med["agent_bench"],
         "seq4_preload_over_fuse": med["seq4_preload"] / med["seq4_fuse"],
+        "seq4_preload_over_agent_bench4": med["seq4_preload"] / med["agent_bench4"],
         "rand_p50_preload_over_fuse": med["rand_preload_p50"] / med["rand_fuse_p50"],
     }
     report = {"samples": results, "medians": med, "ratios": ratios, "size_bytes": size,
