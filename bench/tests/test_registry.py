@@ -25,13 +25,14 @@ def test_every_target_and_workload_is_documented():
 
 
 def test_registry_order_is_the_report_order():
-    assert list(TARGETS) == ["ours_rdma", "ours_rdma_cma", "ours_preload", "ours_before", "ours_http",
-                             "ours_http_noverify", "weed_default", "weed_tuned", "curl", "nullfs", "agent"]
+    assert list(TARGETS) == ["ours_rdma", "ours_rdma_cma", "ours_preload", "ours_preload_cma", "ours_before",
+                             "ours_http", "ours_http_noverify", "weed_default", "weed_tuned", "curl", "nullfs", "agent"]
     assert list(WORKLOADS) == ["seq1", "seq4", "seq1_warm", "seq4_warm", "rand4k", "small", "ls", "stream10g",
                               "metawalk"]
     assert set(BASELINES) <= set(TARGETS)
-    assert [t for t in TARGETS if TARGETS[t].ours] == ["ours_rdma", "ours_rdma_cma", "ours_preload", "ours_before",
-                                                          "ours_http", "ours_http_noverify"]
+    assert [t for t in TARGETS if TARGETS[t].ours] == ["ours_rdma", "ours_rdma_cma", "ours_preload",
+                                                          "ours_preload_cma", "ours_before", "ours_http",
+                                                          "ours_http_noverify"]
 
 
 def test_workload_specs():
