@@ -51,8 +51,8 @@ class SnapshotReader {
   // (the first on the caller's thread, the others fetched in parallel by the pool): no copy and
   // no thread hand-off for a 1 MiB read, and a whole-file read is not one synchronous fetch after
   // another. Smaller reads go through the stream's readahead, which copies each block once from
-  // its buffer. (At 4 MiB, `dd bs=1M` through the readahead ran at 0.61 of the agent alone,
-  // straight into its buffer at 0.86: docs/PRELOAD.md.)
+  // its buffer. (With the threshold at 4 MiB, `dd bs=1M` went through the readahead at 0.71 of
+  // the agent alone; straight into its buffer it runs at 0.89: docs/PRELOAD.md.)
   static constexpr size_t kParallelThreshold = 1u << 20;
   static constexpr size_t kPiece = 1u << 20;
 

@@ -2,12 +2,12 @@
 // volume servers are asked, replica by replica in the order of transport/replica_order.h: an
 // agent that errs, times out or disconnects is skipped for a backoff (doubling up to a ceiling,
 // transport/server_health.h) so reads don't pay its timeout again and again, and the next
-// replica's agent is asked; an agent that answers but much slower than another replica's is
-// asked after it (transport/replica_speed.h), but for a probe now and then; a miss (needle not there yet, cookie
-// refused) or no agent left sends the request over HTTP. With fallback disabled the agent's error is final. A corrupt
-// replica (EBADMSG: its bytes fail their CRC) says nothing about the agent: it is not marked down, the next replica's
-// agent is tried, then HTTP on the replicas not found corrupt. When no replica is good the error names each one with
-// its reason.
+// replica's agent is asked; an agent that answers, but much slower than another replica's, is
+// asked after it but for a probe now and then (transport/replica_speed.h); a miss (needle not
+// there yet, cookie refused) or no agent left sends the request over HTTP. With fallback disabled
+// the agent's error is final. A corrupt replica (EBADMSG: its bytes fail their CRC) says nothing
+// about the agent: it is not marked down, the next replica's agent is tried, then HTTP on the
+// replicas not found corrupt. When no replica is good the error names each one with its reason.
 #pragma once
 
 #include <array>
