@@ -75,8 +75,7 @@ Result<T> FallbackVolumeReader::run(const NeedleLocator& loc, AgentCall&& agent_
   if (n > 1) {
     order.reserve(n);
     for (size_t i = 0; i < n; ++i) order.push_back(loc.urls[(first + i) % n]);
-    const std::string preferred = order.front();
-    if (speed_.demote_slow(order) && order.front() != preferred) slow_skips_.add();
+    if (speed_.demote_slow(order) && order.front() != loc.urls[first]) slow_skips_.add();
   }
   for (size_t i = 0; i < n; ++i) {
     const std::string& url = n > 1 ? order[i] : loc.urls[0];

@@ -39,10 +39,19 @@ uint64_t ReplicaSpeed::cost(const std::string& server) const {
 bool ReplicaSpeed::demote_slow(std::vector<std::string>& order) {
   if (order.size() < 2) return false;
   std::vector<Estimate*> est(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    est[i] = find(order[i]);
-    if (est[i] != nullptr && est[i]->samples.load(std::memory_order_relaxed) < kMinSamples) est[i] = nullptr;
+  bool any_above_floor = false;
+  {
+    std::shared_lock lock(mu_);  // one lookup pass; the estimates outlive the lock (never erased)
+    for (size_t i = 0; i < order.size(); ++i) {
+      auto it = by_server_.find(order[i]);
+      Estimate* e = it == by_server_.end() ? nullptr : it->second.get();
+      if (e != nullptr && e->samples.load(std::memory_order_relaxed) < kMinSamples) e = nullptr;
+      est[i] = e;
+      any_above_floor =
+          any_above_floor || (e != nullptr && e->ns_per_mib.load(std::memory_order_relaxed) > kSlowFloorNsPerMiB);
+    }
   }
+  if (!any_above_floor) return false;  // the healthy case: nothing can be slow
   std::vector<bool> slow(order.size(), false);
   bool any = false;
   for (size_t i = 0; i < order.size(); ++i) {
